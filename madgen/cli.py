@@ -1,0 +1,169 @@
+"""The ``madgen`` command line. It only parses options and calls library functions.
+
+Every user-facing failure is a :class:`~madgen.errors.MadgenError` and is printed as one line
+(``madgen: error: ...``) with exit status 2; there is never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .categories import CATEGORIES, load_category_assembly, load_scene, resolve_category
+from .console import format_table
+from .errors import MadgenError
+from .ldraw import RESOLUTIONS, Assembly, Library, load_assembly, points_to_blender
+from .stats import category_image_folder, folder_texture_complexity, shape_complexity
+
+_LDRAW_DIR_HELP = "LDraw library root searched first (then LDRAWDIR, then the embedded ldraw_parts/)."
+
+
+def _library(ldraw_dir: tuple[str, ...], resolution: str = "standard", lenient: bool = False) -> Library:
+    return Library(list(ldraw_dir), resolution=resolution, strict=not lenient)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="madgen")
+def cli() -> None:
+    """madgen: regenerate the MAD-Sim dataset with Blender and run OmniposeAD on it."""
+
+
+@cli.command("list")
+@click.option("--ldraw-dir", multiple=True, type=click.Path(), help=_LDRAW_DIR_HELP)
+def list_categories(ldraw_dir: tuple[str, ...]) -> None:
+    """List the 20 MAD categories with their part and triangle counts."""
+    library = _library(ldraw_dir)
+    rows = []
+    for category in CATEGORIES:
+        scene, assembly = load_category_assembly(category, library)
+        rows.append((category, len(assembly.instances), len(assembly.meshes), len(assembly.colour_codes()),
+                     f"{assembly.triangle_count:,}", scene.description))
+    click.echo(format_table(("category", "parts", "distinct", "colours", "triangles", "description"), rows,
+                            right_align=(1, 2, 3, 4)))
+
+
+def _model_path(target: str) -> tuple[Path, str]:
+    path = Path(target)
+    if path.is_file():
+        return path, path.stem
+    if path.suffix.lower() in (".ldr", ".dat", ".mpd", ".l3b") or "/" in target:
+        raise MadgenError(f"model file not found: {target}")
+    scene = load_scene(resolve_category(target))
+    return scene.model, scene.category
+
+
+def _inspect_text(assembly: Assembly, label: str, library: Library) -> str:
+    low, high = assembly.bounding_box()
+    size = high - low
+    corners = points_to_blender(assembly.bounding_box())
+    blender_size = corners.max(axis=0) - corners.min(axis=0)
+    counts = Counter(instance.part_id for instance in assembly.instances)
+    colour_counts = Counter(instance.colour for instance in assembly.instances)
+    lines = [
+        f"model      {assembly.source} ({label}: {assembly.name})",
+        f"parts      {len(assembly.instances)} instances of {len(assembly.meshes)} distinct parts",
+        f"triangles  {assembly.triangle_count:,}",
+        f"bbox LDU   min ({low[0]:g}, {low[1]:g}, {low[2]:g})  max ({high[0]:g}, {high[1]:g}, {high[2]:g})  "
+        f"size {size[0]:g} x {size[1]:g} x {size[2]:g}",
+        f"bbox m     {blender_size[0]:.4f} x {blender_size[1]:.4f} x {blender_size[2]:.4f} "
+        "(Blender X x Y x Z, Z up)",
+        "roots      " + "; ".join(str(root) for root in library.roots),
+        "used       " + ("; ".join(str(root) for root in assembly.roots_used()) or "(none)"),
+        "",
+        format_table(
+            ("part", "title", "count", "triangles"),
+            [(part_id, assembly.meshes[part_id].title, count, assembly.meshes[part_id].triangle_count)
+             for part_id, count in sorted(counts.items())],
+            right_align=(2, 3),
+        ),
+        "",
+        format_table(
+            ("colour", "name", "value", "parts"),
+            [(code, assembly.colours.resolve(code).name, assembly.colours.resolve(code).to_dict()["rgb"], n)
+             for code, n in sorted(colour_counts.items())],
+            right_align=(0, 3),
+        ),
+        "",
+    ]
+    if assembly.warnings:
+        lines.append(f"warnings ({len(assembly.warnings)}):")
+        lines.extend(f"  {warning}" for warning in assembly.warnings)
+    else:
+        lines.append("warnings   none")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--ldraw-dir", multiple=True, type=click.Path(), help=_LDRAW_DIR_HELP)
+@click.option("--resolution", type=click.Choice(RESOLUTIONS), default="standard", show_default=True,
+              help="Primitive resolution: p/ (standard), p/48 (high) or p/8 (low).")
+@click.option("--lenient", is_flag=True, help="Skip malformed lines with a warning instead of failing.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON description instead of text.")
+def inspect(target: str, ldraw_dir: tuple[str, ...], resolution: str, lenient: bool, as_json: bool) -> None:
+    """Describe a model FILE or a CATEGORY: parts, colours, triangles, bounding box, roots, warnings."""
+    path, label = _model_path(target)
+    library = _library(ldraw_dir, resolution, lenient)
+    assembly = load_assembly(path, library=library)
+    if as_json:
+        data = assembly.to_dict()
+        data["roots_used"] = [str(root.path) for root in assembly.roots_used()]
+        click.echo(json.dumps(data, indent=1))
+    else:
+        click.echo(_inspect_text(assembly, label, library))
+
+
+@cli.command()
+@click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A MAD-Sim root (uses <category>/train/good) or one folder of images. "
+                   "Defaults to ./MAD-Sim when it exists.")
+@click.option("--ldraw-dir", multiple=True, type=click.Path(), help=_LDRAW_DIR_HELP)
+def stats(images: Path | None, ldraw_dir: tuple[str, ...]) -> None:
+    """The seed's section 4 attributes: shape complexity (0-100) and texture complexity."""
+    library = _library(ldraw_dir)
+    if images is not None and category_image_folder(images, CATEGORIES[0]) is None:
+        folder_value = folder_texture_complexity(images)
+        click.echo(f"texture complexity of {images}: {folder_value:.2f}")
+        return
+    root = images if images is not None else Path("MAD-Sim")
+    triangles = {}
+    textures: dict[str, str] = {}
+    for category in CATEGORIES:
+        _, assembly = load_category_assembly(category, library)
+        triangles[category] = assembly.triangle_count
+        folder = category_image_folder(root, category) if root.is_dir() else None
+        textures[category] = f"{folder_texture_complexity(folder):.2f}" if folder else "-"
+    shapes = shape_complexity(triangles)
+    rows = [(c, f"{triangles[c]:,}", f"{shapes[c]:.1f}", textures[c]) for c in CATEGORIES]
+    click.echo(format_table(("category", "triangles", "shape complexity", "texture complexity"), rows,
+                            right_align=(1, 2, 3)))
+    if all(value == "-" for value in textures.values()):
+        click.echo("texture complexity needs renders: pass --images DIR (a MAD-Sim root or an image folder)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning user errors into one line on stderr."""
+    try:
+        cli.main(args=argv, prog_name="madgen", standalone_mode=False)
+    except MadgenError as exc:
+        click.echo(f"madgen: error: {exc}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        click.echo("madgen: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("madgen: interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

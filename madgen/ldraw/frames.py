@@ -1,0 +1,42 @@
+"""Conversion from the LDraw frame to Blender's frame.
+
+LDraw: units are LDU, +X right, **-Y up**, +Z towards the back (models face -Z).
+Blender: metres, **Z up**, models face -Y.
+
+The conversion is ``p_blender = S * R * p_ldraw`` with ``S = 0.0004`` (1 LDU = 0.4 mm) and ``R`` a
+rotation of -90 degrees about X, i.e. ``(x, y, z) -> (x, z, -y)``. ``R`` is a proper rotation
+(determinant +1), so triangle winding and outward normals are preserved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Metres per LDraw unit (1 LDU = 0.4 mm).
+LDU_IN_METRES = 0.0004
+
+#: The rotation part of the LDraw -> Blender conversion: (x, y, z) -> (x, z, -y).
+LDRAW_TO_BLENDER_ROTATION = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+
+def ldraw_to_blender_matrix(scale: float = LDU_IN_METRES) -> np.ndarray:
+    """The 4x4 matrix taking LDraw points (LDU) to Blender points (metres, Z up)."""
+    matrix = np.eye(4)
+    matrix[:3, :3] = LDRAW_TO_BLENDER_ROTATION * scale
+    return matrix
+
+
+def points_to_blender(points: np.ndarray, scale: float = LDU_IN_METRES) -> np.ndarray:
+    """Convert (..., 3) LDraw points to Blender coordinates."""
+    return np.asarray(points, dtype=np.float64) @ (LDRAW_TO_BLENDER_ROTATION * scale).T
+
+
+def transform_to_blender(transform: np.ndarray, scale: float = LDU_IN_METRES) -> np.ndarray:
+    """Convert a 4x4 LDraw placement into the Blender object matrix acting on Blender-frame meshes.
+
+    For a mesh whose vertices were converted with :func:`points_to_blender`, the returned matrix
+    ``C @ T @ C^-1`` places it exactly where ``T`` places the LDraw mesh (rotation unscaled,
+    translation in metres).
+    """
+    convert = ldraw_to_blender_matrix(scale)
+    return convert @ np.asarray(transform, dtype=np.float64) @ np.linalg.inv(convert)
