@@ -9,7 +9,7 @@ collected and reported together in one :class:`~madgen.ldraw.errors.MissingParts
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from .colours import EDGE_COLOUR, MAIN_COLOUR, ColourTable
 from .errors import LDrawError, LDrawWarning, MissingPartsError
 from .geometry import GeometryBuilder, PartMesh
 from .library import Library, LibraryRoot
-from .parser import LDrawDocument, LDrawFile, normalise_name
+from .parser import LDrawDocument, LDrawFile, SubfileReference, normalise_name
 
 
 @dataclass
@@ -133,7 +133,17 @@ class _Flattener:
         self.part_files: dict[str, str] = {}
         self._part_ids: dict[tuple[str, str], str] = {}
         self._unknown_colours: set[int] = set()
+        self.models: set[str] = set()
+        self._targets: dict[tuple[str, str, str], tuple[LDrawDocument, LDrawFile] | None] = {}
         self.warnings: list[LDrawWarning] = []
+
+    def locate(self, reference: SubfileReference, document: LDrawDocument,
+               model: LDrawFile) -> tuple[LDrawDocument, LDrawFile] | None:
+        """Locate a reference once per (document, file, name) during one flattening."""
+        key = (document.path, model.name, reference.name)
+        if key not in self._targets:
+            self._targets[key] = self.builder.locate(reference, document, model.source)
+        return self._targets[key]
 
     def walk(self, document: LDrawDocument, model: LDrawFile, matrix: np.ndarray, colour: int,
              chain: tuple[str, ...], submodel: str) -> None:
@@ -142,9 +152,10 @@ class _Flattener:
             cycle = " -> ".join([*chain[chain.index(label):], label])
             raise LDrawError(f"reference cycle: {cycle}", model.source)
         chain = (*chain, label)
+        self.models.add(document.path)
         self.warnings.extend(model.warnings)
         for reference in model.references:
-            target = self.builder.locate(reference, document, model.source)
+            target = self.locate(reference, document, model)
             if target is None:
                 continue
             child_document, child = target
@@ -234,8 +245,17 @@ def load_assembly(
     path = Path(model)
     if not path.is_file():
         raise LDrawError(f"model file not found: {path}")
-    document = library.document(path.resolve())
+    path = path.resolve()
+    cache_key = ("assembly", str(path))
+    cached = library.geometry_cache.get(cache_key)
+    if cached is not None:
+        signatures, assembly = cached  # type: ignore[misc]
+        if signatures == _signatures(signatures):
+            return replace(assembly, instances=list(assembly.instances), meshes=dict(assembly.meshes),
+                           warnings=list(assembly.warnings))
+    document = library.document(path)
     flattener = _Flattener(library)
+    flattener.models.add(document.path)
     if document.main.is_part and not document.is_mpd:
         part_id = flattener.part_id(path.name, document, document.main)
         flattener.instances.append(PartInstance(0, part_id, MAIN_COLOUR, np.eye(4), str(path), 0))
@@ -246,7 +266,7 @@ def load_assembly(
         raise MissingPartsError(missing, library.roots)
     flattener.check_mesh_colours()
     title = document.main.title or path.stem
-    return Assembly(
+    assembly = Assembly(
         name=title,
         source=str(path),
         instances=flattener.instances,
@@ -256,3 +276,17 @@ def load_assembly(
         part_files=flattener.part_files,
         warnings=_dedupe([*flattener.warnings, *(w for m in flattener.meshes.values() for w in m.warnings)]),
     )
+    library.geometry_cache[cache_key] = (_signatures(dict.fromkeys(flattener.models)), assembly)
+    return assembly
+
+
+def _signatures(paths: dict[str, object]) -> dict[str, tuple[int, int] | None]:
+    """(mtime, size) of each model file, so a cached flattening is reused only while unchanged."""
+    result: dict[str, tuple[int, int] | None] = {}
+    for name in paths:
+        try:
+            stat = os.stat(name)
+            result[name] = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            result[name] = None
+    return result
