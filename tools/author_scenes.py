@@ -18,7 +18,7 @@ How it works
 2. **Voxelisation** - the model declares horizontal *bands* (brick bands are 3
    plates, plate bands 1 plate).  Each shape is sampled at the centre of every
    (stud x stud x band) cell.
-3. **Packing** - band by band, bottom to top, every (colour, group) region is
+3. **Packing** - band by band, bottom to top, every colour region is
    covered greedily with the largest fitting rectangular parts, the preferred
    orientation and scan direction alternating between bands so that joints
    are staggered and parts interlock.  Exposed top edges of brick bands are
@@ -257,12 +257,12 @@ def place_part(number: str, colour: int, group: str, x: int, z: int, bottom: int
     """Place a part so its footprint's min corner is cell (x, z), bottom at plate ``bottom``."""
     pdef = PARTS[number]
     rot = FACING[facing]
-    probe = Placement(number, colour, group, (10, -pdef.top - PLATE * pdef.height, 10), rot)
-    cells = probe.cells()
-    dx = x - min(c[0] for c in cells)
-    dz = z - min(c[1] for c in cells)
+    centres = [(rot[0] * cx + rot[2] * cz, rot[6] * cx + rot[8] * cz)
+               for cx, cz, _, _ in pdef.local_cells()]
+    px = STUD * x + 10 - min(c[0] for c in centres)
+    pz = STUD * z + 10 - min(c[1] for c in centres)
     y = -PLATE * (bottom + pdef.height) - pdef.top
-    return Placement(number, colour, group, (10 + STUD * dx, y, 10 + STUD * dz), rot)
+    return Placement(number, colour, group, (px, y, pz), rot)
 
 
 def rect_placement(number: str, colour: int, group: str, x: int, z: int, sx: int, sz: int,
@@ -342,6 +342,26 @@ class Box(Shape):
 
     def mirrored(self):
         return Box((-self.hi[0], self.lo[1], self.lo[2]), (-self.lo[0], self.hi[1], self.hi[2]))
+
+
+@dataclass(frozen=True)
+class Disc(Shape):
+    """Upright elliptic cylinder: centre (x, z), radii (rx, rz) in studs, heights y0..y1."""
+
+    centre: tuple[float, float]
+    radii: tuple[float, float]
+    y: tuple[float, float]
+
+    def contains(self, x, y, z):
+        (cx, cz), (rx, rz) = self.centre, self.radii
+        return (((x - cx) / rx) ** 2 + ((z - cz) / rz) ** 2 <= 1.0) & (y > self.y[0]) & (y < self.y[1])
+
+    def bounds(self):
+        (cx, cz), (rx, rz) = self.centre, self.radii
+        return (cx - rx, self.y[0], cz - rz), (cx + rx, self.y[1], cz + rz)
+
+    def mirrored(self):
+        return Disc((-self.centre[0], self.centre[1]), self.radii, self.y)
 
 
 @dataclass(frozen=True)
@@ -699,6 +719,9 @@ class Builder:
                 elif op.mode == "under":
                     lows = []
                     for x, z in cols:
+                        if not self.occupied(op.level, x, z):
+                            raise ModelError(f"{self.model.name}: nothing at level {op.level}, "
+                                             f"cell ({x}, {z}) to hang {op.group} from")
                         lv = op.level
                         while lv > 0 and self.occupied(lv - 1, x, z):
                             lv -= 1
@@ -739,7 +762,7 @@ class Builder:
         for p in placed:
             self._tops.setdefault(p.levels()[1], []).append(p)
         for b, (bottom, h) in enumerate(self.bands):
-            key = np.where(self.colour[b] >= 0, self.colour[b] * 1000 + self.group[b], -1)
+            key = self.colour[b]
             free = key >= 0
             above = self.level_mask(bottom + h)
             below = self.level_mask(bottom - 1) if bottom else np.ones_like(free)
@@ -769,14 +792,17 @@ class Builder:
             placed += out
         return placed
 
-    def _decode(self, b: int, i: int, k: int) -> tuple[int, str]:
-        return int(self.colour[b, i, k]), self.groups[self.group[b, i, k]]
+    def _decode(self, b: int, cells: Sequence[tuple[int, int]]) -> tuple[int, str]:
+        """Colour and majority group (ties: first cell's group) of cells in band b."""
+        ids = [int(self.group[b, i, k]) for i, k in cells]
+        best = max(ids, key=lambda g: (ids.count(g), g == ids[0]))
+        return int(self.colour[b, cells[0][0], cells[0][1]]), self.groups[best]
 
     def _singles(self, b: int, key: np.ndarray, free: np.ndarray, mask: np.ndarray,
                  number: str) -> list[Placement]:
         out = []
         for i, k in zip(*np.nonzero(mask & free)):
-            colour, group = self._decode(b, i, k)
+            colour, group = self._decode(b, [(i, k)])
             out.append(place_part(number, colour, group, int(i) + self.x0, int(k) + self.z0,
                                   self.bands[b][0]))
             free[i, k] = False
@@ -801,9 +827,9 @@ class Builder:
             width = max(w for w in widths if w <= len(run))
             cells = run[:width]
             dx, dz = DIRECTIONS[facing]
-            colour, group = self._decode(b, *cells[0])
             fronts = [(i, k) for i, k in cells]
             backs = [(i - dx, k - dz) for i, k in cells]
+            colour, group = self._decode(b, fronts + backs)
             for i, k in fronts + backs:
                 free[i, k] = False
             xs = [c[0] for c in fronts + backs]
@@ -844,47 +870,57 @@ class Builder:
 
     def _cover(self, b: int, key: np.ndarray, free: np.ndarray, mask: np.ndarray,
                sizes: dict[tuple[int, int], str]) -> list[Placement]:
-        """Greedily cover ``mask`` cells with rectangles of uniform key, largest first."""
+        """Greedily cover ``mask`` cells with rectangles of uniform key.
+
+        The next anchor is the most constrained free cell (fewest free
+        same-key neighbours, ties broken by a scan order that alternates
+        between bands) so that corners and peninsulas join a neighbour rather
+        than being left as isolated 1x1 stacks.  Among the rectangles holding
+        the anchor the largest wins, then the one resting on most distinct
+        parts below, then the band's preferred orientation.
+        """
         bottom = self.bands[b][0]
         along_x = b % 2 == 0
-        reverse = (b // 2) % 2 == 1
         nx, nz = free.shape
+        ii, kk = np.meshgrid(np.arange(nx), np.arange(nz), indexing="ij")
+        if (b // 2) % 2:
+            ii, kk = nx - 1 - ii, nz - 1 - kk
+        rank = kk * nx + ii if along_x else ii * nz + kk
         below_ids = self._below_ids(bottom)
-        world = set()
-        for (w, d) in sizes:
-            world.add((w, d))
-            world.add((d, w))
-        order_i = range(nx - 1, -1, -1) if reverse else range(nx)
-        order_k = range(nz - 1, -1, -1) if reverse else range(nz)
-        step = -1 if reverse else 1
-        cells = ([(i, k) for k in order_k for i in order_i] if along_x
-                 else [(i, k) for i in order_i for k in order_k])
+        shapes = sorted({(w, d) for w, d in sizes} | {(d, w) for w, d in sizes})
         out = []
-        for i, k in cells:
-            if not (mask[i, k] and free[i, k]):
-                continue
+        while True:
+            todo = mask & free
+            if not todo.any():
+                return out
+            same = np.pad(np.where(todo, key, -1), 1, constant_values=-1)
+            centre = same[1:-1, 1:-1]
+            degree = sum((same[1 + dx:1 + dx + nx, 1 + dz:1 + dz + nz] == centre).astype(int)
+                         for dx, dz in DIRECTIONS.values())
+            order = np.where(todo, degree * rank.size + rank, np.iinfo(np.int64).max)
+            i, k = np.unravel_index(int(np.argmin(order)), order.shape)
+            region = todo & (key == key[i, k])
+            table = np.pad(region.astype(int).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
             best = None
-            for sx, sz in sorted(world):
-                xs = range(i, i + step * sx, step)
-                zs = range(k, k + step * sz, step)
-                if not (0 <= xs[-1] < nx and 0 <= zs[-1] < nz):
-                    continue
-                region = [(a, c) for a in xs for c in zs]
-                if not all(mask[a, c] and free[a, c] and key[a, c] == key[i, k] for a, c in region):
-                    continue
-                bridge = len({below_ids[a, c] for a, c in region} - {-1})
-                pref = (sx >= sz) == along_x
-                score = (sx * sz, bridge, pref, max(sx, sz))
-                if best is None or score > best[0]:
-                    best = (score, min(xs), min(zs), sx, sz, region)
-            _, x, z, sx, sz, region = best
-            for a, c in region:
-                free[a, c] = False
-            colour, group = self._decode(b, i, k)
+            for sx, sz in shapes:
+                for x0 in range(max(i - sx + 1, 0), min(i, nx - sx) + 1):
+                    for z0 in range(max(k - sz + 1, 0), min(k, nz - sz) + 1):
+                        filled = (table[x0 + sx, z0 + sz] - table[x0, z0 + sz]
+                                  - table[x0 + sx, z0] + table[x0, z0])
+                        if filled != sx * sz or (best and sx * sz < best[0][0]):
+                            continue
+                        ids = below_ids[x0:x0 + sx, z0:z0 + sz]
+                        bridge = len(np.unique(ids[ids >= 0]))
+                        score = (sx * sz, bridge, (sx >= sz) == along_x)
+                        if best is None or score > best[0]:
+                            best = (score, x0, z0, sx, sz)
+            _, x0, z0, sx, sz = best
+            free[x0:x0 + sx, z0:z0 + sz] = False
+            colour, group = self._decode(b, [(i, k)] + [(a, c) for a in range(x0, x0 + sx)
+                                                        for c in range(z0, z0 + sz)])
             number = sizes.get((sx, sz)) or sizes[(sz, sx)]
-            out.append(rect_placement(number, colour, group, x + self.x0, z + self.z0,
+            out.append(rect_placement(number, colour, group, x0 + self.x0, z0 + self.z0,
                                       sx, sz, bottom))
-        return out
 
     def _below_ids(self, bottom: int) -> np.ndarray:
         """Index of the part whose top is at ``bottom`` per cell (-1: none), packed so far."""
@@ -898,12 +934,119 @@ class Builder:
         return ids
 
 
+    # -- connectivity repair -----------------------------------------------
+    def repair(self, placed: list[Placement]) -> list[Placement]:
+        """Re-split neighbouring packed parts until every part is stud-connected.
+
+        A loose slope or tile is first tried as plain bricks or plates (which
+        have studs everywhere).  Otherwise a part outside the main component
+        is joined to an adjacent packed part of its band: one rectangle in the loose part's colour spans both,
+        taking either cells of a same-coloured neighbour or *hidden* cells of a
+        differently coloured one (a tongue tucked inside the body, invisible
+        from outside), and the remaining cells are re-covered with plain parts.
+        A change is kept when it reduces the number of loose parts; the loop
+        stops when the model is one component or nothing helps (the check
+        then fails loudly).
+        """
+        explicit = len(self.parts)
+        loose = _loose_count(placed)
+        while loose:
+            occupied = {(lv, x, z) for p in placed for lv in range(*p.levels())
+                        for x, z, _, _ in p.cells()}
+            comps = components(placed)
+            candidates = sorted(i for comp in comps[1:] for i in comp if i >= explicit)
+            for idx in candidates:
+                trial = next((t for t in self._merge_options(placed, idx, explicit, occupied)
+                              if _loose_count(t) < loose), None)
+                if trial is not None:
+                    placed, loose = trial, _loose_count(trial)
+                    break
+            else:
+                return placed
+        return placed
+
+    @staticmethod
+    def _merge_options(placed: list[Placement], idx: int, explicit: int,
+                       occupied: set[tuple[int, int, int]]) -> Iterable[list[Placement]]:
+        p = placed[idx]
+        levels = p.levels()
+        sizes = BRICK_SIZES if levels[1] - levels[0] == BRICK else PLATE_SIZES
+        mine = {(x, z) for x, z, _, _ in p.cells()}
+        rest = [r for k, r in enumerate(placed) if k != idx]
+        if p.part.kind in ("slope", "inverted", "tile"):
+            yield rest + [rect_placement(sizes.get((sx, sz)) or sizes[(sz, sx)], p.colour,
+                                         p.group, x0, z0, sx, sz, levels[0])
+                          for x0, z0, sx, sz in cover_cells(mine, sizes)]
+        ring = {(x + dx, z + dz) for x, z in mine for dx, dz in DIRECTIONS.values()} - mine
+        for j in range(explicit, len(placed)):
+            q = placed[j]
+            if j == idx or q.levels() != levels:
+                continue
+            theirs = {(x, z) for x, z, _, _ in q.cells()}
+            if not theirs & ring:
+                continue
+            shared = theirs if q.colour == p.colour else {
+                c for c in theirs if _hidden(occupied, c, levels)}
+            for rect in _rectangles(mine | shared, sizes):
+                inside = {(x, z) for x in range(rect[0], rect[0] + rect[2])
+                          for z in range(rect[1], rect[1] + rect[3])}
+                if not (inside & mine and inside & shared):
+                    continue
+                group = p.group if len(inside & mine) >= len(inside & shared) else q.group
+                pieces = [(rect, p.colour, group)]
+                pieces += [(r, p.colour, p.group) for r in cover_cells(mine - inside, sizes)]
+                pieces += [(r, q.colour, q.group) for r in cover_cells(theirs - inside, sizes)]
+                new = [rect_placement(sizes.get((sx, sz)) or sizes[(sz, sx)], colour, g,
+                                      x0, z0, sx, sz, levels[0])
+                       for (x0, z0, sx, sz), colour, g in pieces]
+                yield [r for k, r in enumerate(placed) if k not in (idx, j)] + new
+
+
+def _hidden(occupied: set[tuple[int, int, int]], cell: tuple[int, int],
+            levels: tuple[int, int]) -> bool:
+    """Whether a cell over plate levels [lo, hi) is enclosed on all six sides."""
+    x, z = cell
+    lo, hi = levels
+    if (hi, x, z) not in occupied or (lo and (lo - 1, x, z) not in occupied):
+        return False
+    return all((lv, x + dx, z + dz) in occupied
+               for lv in range(lo, hi) for dx, dz in DIRECTIONS.values())
+
+
+def _loose_count(placed: Sequence[Placement]) -> int:
+    """Number of parts outside the largest stud-connected component."""
+    return sum(len(c) for c in components(placed)[1:])
+
+
+def _rectangles(cells: set[tuple[int, int]], sizes: dict[tuple[int, int], str]
+                ) -> list[tuple[int, int, int, int]]:
+    """All allowed rectangles (x0, z0, sx, sz) inside a cell set, largest first."""
+    shapes = sorted({(w, d) for w, d in sizes} | {(d, w) for w, d in sizes})
+    out = []
+    for x0, z0 in sorted(cells):
+        for sx, sz in shapes:
+            if all((x, z) in cells for x in range(x0, x0 + sx) for z in range(z0, z0 + sz)):
+                out.append((x0, z0, sx, sz))
+    return sorted(out, key=lambda r: (-r[2] * r[3], r))
+
+
+def cover_cells(cells: set[tuple[int, int]], sizes: dict[tuple[int, int], str]
+                ) -> list[tuple[int, int, int, int]]:
+    """Cover a cell set with allowed rectangles, repeatedly taking the largest."""
+    left, out = set(cells), []
+    while left:
+        x0, z0, sx, sz = _rectangles(left, sizes)[0]
+        out.append((x0, z0, sx, sz))
+        left -= {(x, z) for x in range(x0, x0 + sx) for z in range(z0, z0 + sz)}
+    return out
+
+
 def build(model: Model) -> list[Placement]:
     """Voxelise, detail and pack a model into placements (not yet checked)."""
     builder = Builder(model)
     builder.voxelise()
     builder.place_details()
-    return builder.pack()
+    return builder.repair(builder.pack())
 
 
 # --------------------------------------------------------------------------
@@ -982,6 +1125,34 @@ class Report:
     groups: int
 
 
+def components(placements: Sequence[Placement]) -> list[list[int]]:
+    """Groups of part indices joined by stud connections, largest first."""
+    studs: dict[tuple[int, int, int], int] = {}
+    for idx, p in enumerate(placements):
+        top = p.levels()[1]
+        for x, z, stud, _ in p.cells():
+            if stud:
+                studs[(top, x, z)] = idx
+    parent = list(range(len(placements)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for idx, p in enumerate(placements):
+        bottom = p.levels()[0]
+        for x, z, _, take in p.cells():
+            other = studs.get((bottom, x, z)) if take else None
+            if other is not None:
+                parent[find(idx)] = find(other)
+    roots: dict[int, list[int]] = {}
+    for idx in range(len(placements)):
+        roots.setdefault(find(idx), []).append(idx)
+    return sorted(roots.values(), key=lambda c: (-len(c), c[0]))
+
+
 def check_model(name: str, placements: Sequence[Placement], prefer_groups: Sequence[str] = ()
                 ) -> Report:
     """Verify a model's parts, occupancy, connectivity and content; raise ModelError."""
@@ -998,42 +1169,23 @@ def check_model(name: str, placements: Sequence[Placement], prefer_groups: Seque
         raise ModelError(f"{name}: " + "; ".join(errors[:10]))
 
     occupancy: dict[tuple[int, int, int], int] = {}
-    studs: dict[tuple[int, int, int], int] = {}
     footprints = []
     for idx, p in enumerate(placements):
         lo, hi = p.levels()
         cells = p.cells()
         footprints.append((lo, hi, cells))
-        for x, z, stud, _ in cells:
+        for x, z, _, _ in cells:
             for lv in range(lo, hi):
                 other = occupancy.setdefault((lv, x, z), idx)
                 if other != idx:
                     q = placements[other]
                     errors.append(f"{p.number} ({p.group}) overlaps {q.number} ({q.group}) "
                                   f"at level {lv}, cell ({x}, {z})")
-            if stud:
-                studs[(hi, x, z)] = idx
     if errors:
         raise ModelError(f"{name}: " + "; ".join(errors[:10]))
 
-    parent = list(range(len(placements)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for idx, (lo, _, cells) in enumerate(footprints):
-        for x, z, _, take in cells:
-            other = studs.get((lo, x, z)) if take else None
-            if other is not None:
-                parent[find(idx)] = find(other)
-    roots: dict[int, list[int]] = {}
-    for idx in range(len(placements)):
-        roots.setdefault(find(idx), []).append(idx)
-    if len(roots) > 1:
-        comps = sorted(roots.values(), key=len, reverse=True)
+    comps = components(placements)
+    if len(comps) > 1:
         loose = [f"{placements[i].number}/{placements[i].group}@{footprints[i][2][0][:2]}"
                  f"L{footprints[i][0]}" for comp in comps[1:] for i in comp]
         raise ModelError(f"{name}: {len(comps)} separate components; loose parts: "
@@ -1123,3 +1275,677 @@ def verify_catalogue(ldraw_dir: Path) -> None:
                 facing_front = front[:, 1].min() > back[:, 1].min() + PLATE
             if not facing_front:
                 raise ModelError(f"{number} does not face local -Z as the catalogue assumes")
+
+
+# --------------------------------------------------------------------------
+# Preview renderer (orthographic, z-buffered, flat shaded simplified meshes)
+# --------------------------------------------------------------------------
+
+VIEWS: dict[str, tuple[float, float]] = {  # name -> (yaw, pitch) in degrees
+    "front": (0.0, 0.0),
+    "side": (-90.0, 0.0),
+    "top": (0.0, 90.0),
+    "three-quarter": (-35.0, 28.0),
+}
+
+
+def _prism_x(section: Sequence[tuple[float, float]], x0: float, x1: float) -> list[np.ndarray]:
+    """Faces of a prism along X with a convex (z, y) cross-section."""
+    a = [np.array([x0, y, z]) for z, y in section]
+    b = [np.array([x1, y, z]) for z, y in section]
+    faces = [np.array(a), np.array(b)]
+    for i in range(len(section)):
+        j = (i + 1) % len(section)
+        faces.append(np.array([a[i], a[j], b[j], b[i]]))
+    return faces
+
+
+def _cylinder(cx: float, cz: float, r0: float, r1: float, y0: float, y1: float,
+              sides: int = 12) -> list[np.ndarray]:
+    """Faces of a frustum with radius r0 at y0 and r1 at y1."""
+    ang = np.linspace(0, 2 * np.pi, sides, endpoint=False)
+    ring0 = np.stack([cx + r0 * np.cos(ang), np.full(sides, y0), cz + r0 * np.sin(ang)], 1)
+    ring1 = np.stack([cx + r1 * np.cos(ang), np.full(sides, y1), cz + r1 * np.sin(ang)], 1)
+    faces = [ring0, ring1]
+    for i in range(sides):
+        j = (i + 1) % sides
+        faces.append(np.array([ring0[i], ring0[j], ring1[j], ring1[i]]))
+    return faces
+
+
+def part_faces(p: Placement) -> list[np.ndarray]:
+    """Simplified world-space polygons of a placed part (body plus studs)."""
+    d = p.part
+    w = 10 * d.width
+    top, bottom = d.top, d.top + PLATE * d.height
+    z0, z1 = d.z_range
+    if d.kind == "slope":
+        body = _prism_x([(10, 0), (10, 24), (-30, 24), (-30, 20), (-10, 0)], -w, w)
+    elif d.kind == "inverted":
+        body = _prism_x([(10, 0), (10, 24), (-10, 24), (-30, 4), (-30, 0)], -w, w)
+    elif d.kind == "cheese":
+        body = _prism_x([(10, -16), (10, 0), (-10, 0), (-10, -4)], -w, w)
+    elif d.kind == "round":
+        body = _cylinder(0, 0, w, w, top, bottom)
+    elif d.kind == "cone":
+        body = _cylinder(0, 0, w, 0.4 * w if d.width == 1 else 0.3 * w, bottom, top)
+    else:
+        body = _prism_x([(z1, top), (z1, bottom), (z0, bottom), (z0, top)], -w, w)
+    centre = np.mean(np.concatenate(body), axis=0)
+    faces = [(f, centre) for f in body]
+    for cx, cz, stud, _ in d.local_cells():
+        if stud:
+            faces += [(f, np.array([cx, top - 2, cz])) for f in _cylinder(cx, cz, 6, 6, top - 4, top, 8)]
+    rot = np.array(p.rot, dtype=float).reshape(3, 3)
+    pos = np.array(p.pos, dtype=float)
+    out = []
+    for f, c in faces:
+        wf = f @ rot.T + pos
+        wc = c @ rot.T + pos
+        n = np.cross(wf[1] - wf[0], wf[2] - wf[0])
+        if np.dot(n, wf[0] - wc) < 0:
+            wf = wf[::-1]
+        out.append(wf)
+    return out
+
+
+def _rgb(colour: int) -> np.ndarray:
+    h = COLOURS[colour][1]
+    return np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+
+def _view_matrix(yaw: float, pitch: float) -> np.ndarray:
+    a, b = math.radians(yaw), math.radians(pitch)
+    ry = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+    return rx @ ry
+
+
+class Scene:
+    """Triangles of a model ready for rendering from several views."""
+
+    def __init__(self, placements: Sequence[Placement]):
+        tris, cols, ids = [], [], []
+        face_id = 0
+        for p in placements:
+            rgb = _rgb(p.colour)
+            for f in part_faces(p):
+                face_id += 1
+                for i in range(1, len(f) - 1):
+                    tris.append((f[0], f[i], f[i + 1]))
+                    cols.append(rgb)
+                    ids.append(face_id)
+        self.tris = np.array(tris)
+        self.cols = np.array(cols)
+        self.ids = np.array(ids)
+
+    def extent(self, yaw: float, pitch: float) -> tuple[np.ndarray, np.ndarray]:
+        """Projected (min, max) of the scene in a view, in LDU."""
+        v = self.tris.reshape(-1, 3) @ _view_matrix(yaw, pitch).T
+        return v[:, :2].min(axis=0), v[:, :2].max(axis=0)
+
+    def render(self, yaw: float, pitch: float, scale: float, size: int) -> np.ndarray:
+        """Render an RGB image; ``scale`` is pixels per LDU, the scene is centred."""
+        m = _view_matrix(yaw, pitch)
+        v = self.tris @ m.T
+        lo, hi = self.extent(yaw, pitch)
+        offset = size / 2 - (lo + hi) / 2 * scale
+        sx = v[..., 0] * scale + offset[0]
+        sy = v[..., 1] * scale + offset[1]
+        depth = v[..., 2]
+        normals = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+        normals /= np.linalg.norm(normals, axis=1, keepdims=True) + 1e-12
+        light = np.array([-0.45, -0.75, -0.5])
+        light /= np.linalg.norm(light)
+        shade = 0.62 + 0.38 * np.clip(normals @ light, 0, 1)
+        zbuf = np.full((size, size), np.inf)
+        img = np.full((size, size, 3), 235.0)
+        fid = np.zeros((size, size), dtype=np.int64)
+        for t in np.nonzero(normals[:, 2] < 0)[0]:
+            x, y, z = sx[t], sy[t], depth[t]
+            x0, x1 = max(int(x.min()), 0), min(int(math.ceil(x.max())), size - 1)
+            y0, y1 = max(int(y.min()), 0), min(int(math.ceil(y.max())), size - 1)
+            if x0 > x1 or y0 > y1:
+                continue
+            px, py = np.meshgrid(np.arange(x0, x1 + 1) + 0.5, np.arange(y0, y1 + 1) + 0.5)
+            den = (y[1] - y[2]) * (x[0] - x[2]) + (x[2] - x[1]) * (y[0] - y[2])
+            if abs(den) < 1e-9:
+                continue
+            w0 = ((y[1] - y[2]) * (px - x[2]) + (x[2] - x[1]) * (py - y[2])) / den
+            w1 = ((y[2] - y[0]) * (px - x[2]) + (x[0] - x[2]) * (py - y[2])) / den
+            w2 = 1 - w0 - w1
+            d = w0 * z[0] + w1 * z[1] + w2 * z[2]
+            sub = zbuf[y0:y1 + 1, x0:x1 + 1]
+            hit = (w0 >= -1e-6) & (w1 >= -1e-6) & (w2 >= -1e-6) & (d < sub)
+            sub[hit] = d[hit]
+            img[y0:y1 + 1, x0:x1 + 1][hit] = self.cols[t] * shade[t]
+            fid[y0:y1 + 1, x0:x1 + 1][hit] = self.ids[t]
+        edge = np.zeros_like(fid, dtype=bool)
+        edge[:, 1:] |= fid[:, 1:] != fid[:, :-1]
+        edge[1:, :] |= fid[1:, :] != fid[:-1, :]
+        img[edge] *= 0.45
+        return img.clip(0, 255).astype(np.uint8)
+
+
+def write_previews(out_dir: Path, built: Sequence[tuple[str, list[Placement]]], size: int = 360) -> None:
+    """Write one 2x2 view grid per model and a contact sheet of all models."""
+    from PIL import Image, ImageDraw
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scenes = [(cat, Scene(pl)) for cat, pl in built]
+    sheet_scale = min(0.9 * size / max(np.max(s.extent(*VIEWS["three-quarter"])[1]
+                                              - s.extent(*VIEWS["three-quarter"])[0])
+                                       for _, s in scenes), 1.0)
+    tiles = []
+    for cat, scene in scenes:
+        span = max(np.max(scene.extent(*v)[1] - scene.extent(*v)[0]) for v in VIEWS.values())
+        scale = 0.9 * size / span
+        grid = Image.new("RGB", (2 * size, 2 * size), "white")
+        for n, (view, (yaw, pitch)) in enumerate(VIEWS.items()):
+            im = Image.fromarray(scene.render(yaw, pitch, scale, size))
+            ImageDraw.Draw(im).text((6, 6), f"{cat} {view}", fill=(0, 0, 0))
+            grid.paste(im, ((n % 2) * size, (n // 2) * size))
+        grid.save(out_dir / f"{cat}.png")
+        tile = Image.fromarray(scene.render(*VIEWS["three-quarter"], sheet_scale, size))
+        ImageDraw.Draw(tile).text((6, 6), cat, fill=(0, 0, 0))
+        tiles.append(tile)
+    cols = 5
+    rows = math.ceil(len(tiles) / cols)
+    sheet = Image.new("RGB", (cols * size, rows * size), "white")
+    for n, tile in enumerate(tiles):
+        sheet.paste(tile, ((n % cols) * size, (n // cols) * size))
+    sheet.save(out_dir / "contact_sheet.png")
+
+
+# --------------------------------------------------------------------------
+# Animal descriptions
+# --------------------------------------------------------------------------
+# Coordinates: x, z in studs (animal faces -z, +x is its left), y in plates
+# above the ground (3 plates = 1 brick).  Cells are sampled at their centres,
+# so a shape centred on x = 0 is an even number of studs wide.
+
+
+def gorilla() -> Model:
+    """Silverback gorilla standing upright, long arms reaching down to its knuckles."""
+    m = Model("Gorilla", "An upright black gorilla with a broad chest, long arms resting on "
+              "its knuckles, a dark grey face and chest and a light grey silver back.",
+              prefer_groups=["eye_left", "eye_right", "hand_left", "hand_right", "arm_left",
+                             "arm_right", "head"])
+    m.add(Box((0, 0, -3), (3, 3, 1)), DBG, "foot_{side}", mirror=True)
+    m.add(Box((1, 3, -1.5), (3, 12, 1.5)), BLACK, "leg_{side}", mirror=True)
+    m.add(Ellipsoid((0, 23, 0.5), (4.5, 13, 3.5)), BLACK, "body")
+    m.add(Ellipsoid((0, 31, 0.5), (6.2, 6, 3.5)), BLACK, "shoulders")
+    m.paint(Box((-6, 16, 2), (6, 34, 8)), LBG, only=("body", "shoulders"), surface=True)
+    m.paint(Box((-3.5, 14, -6), (3.5, 30, -1)), DBG, only=("body",), surface=True)
+    m.add(Ellipsoid((0, 38, -1.5), (2.8, 7, 2.8)), BLACK, "head")
+    m.paint(Box((-3, 30, -6), (3, 39, -1.5)), DBG, only=("head",), surface=True)
+    m.add(Limb((5, 31, 0.5), (6.5, 16, -0.5), 1.5, 1.3), BLACK, "arm_{side}", mirror=True)
+    m.add(Limb((6.5, 16, -0.5), (6.5, 4, -1.5), 1.3), BLACK, "arm_{side}", mirror=True)
+    m.add(Box((5, 0, -3), (8, 4, 0)), DBG, "hand_{side}", mirror=True)
+    m.eyes(1, 37)
+    return m
+
+
+def unicorn() -> Model:
+    """White unicorn with a golden horn and a rainbow mane and tail."""
+    m = Model("Unicorn", "A white horse with its head held high, a golden cone horn, a rainbow "
+              "mane and tail in pink, purple, blue and yellow and pink hooves.",
+              prefer_groups=["horn", "eye_left", "eye_right", "ear_left", "ear_right", "tail",
+                             "mane"])
+    for z in (-6, 4):
+        m.add(Box((1, 0, z), (3, 16, z + 2)), WHITE, "leg_{side}", mirror=True)
+    m.paint(Box((-4, 0, -8), (4, 3, 8)), PINK, only=("leg",))
+    m.add(Ellipsoid((0, 23, 0), (3.2, 8, 7.5)), WHITE, "body")
+    m.add(Ellipsoid((0, 25, -5), (3, 7, 3)), WHITE, "chest")
+    m.add(Limb((0, 27, -5.5), (0, 40, -9), 1.9, 1.5), WHITE, "neck")
+    m.add(Ellipsoid((0, 42, -10), (2, 5, 2.3)), WHITE, "head")
+    m.add(Limb((0, 41, -11), (0, 35, -14.5), 1.5, 1.3), WHITE, "muzzle")
+    m.add(Limb((0, 31, -3.8), (0, 46, -8), 1.1), DARK_PINK, "mane")
+    m.add(Limb((0, 29, 7), (0, 22, 9.5), 1.2), DARK_PINK, "tail")
+    m.add(Limb((0, 22, 9.5), (0, 10, 10), 1.2, 1.5), DARK_PINK, "tail")
+    for n, colour in enumerate((DARK_PINK, MEDIUM_LAVENDER, MEDIUM_AZURE, YELLOW, PINK)):
+        m.paint(Box((-4, 9 + 7 * n, -12), (4, 16 + 7 * n, 14)), colour, only=("tail",))
+        m.paint(Box((-4, 30 + 3 * n, -12), (4, 33 + 3 * n, 14)), colour, only=("mane",))
+    m.eyes(0, 42, facing="+x", z=-11)
+    m.part("top", "3062b", BRIGHT_LIGHT_ORANGE, "horn", 0, -11)
+    m.part("top", "4589", YELLOW, "horn", 0, -11)
+    m.part("top", "3040b", WHITE, "ear_{side}", 1, -10, facing="+z", mirror=True)
+    return m
+
+
+def mallard() -> Model:
+    """Mallard drake: green head, white collar, brown chest, grey body, yellow bill."""
+    m = Model("Mallard", "A mallard drake with a green head, white neck ring, brown chest, "
+              "light grey body, black tail curl, blue wing patch, yellow bill and orange feet.",
+              bands="4b 12p", prefer_groups=["bill", "eye_left", "eye_right", "tail",
+                                             "wing_left", "wing_right"])
+    m.add(Box((1, 0, -2), (2, 3, 0)), ORANGE, "foot_{side}", mirror=True)
+    m.add(Ellipsoid((0, 8, 0.5), (3.2, 6, 5.5)), LBG, "body")
+    m.paint(Box((-4, 0, -6), (4, 20, -2)), REDDISH_BROWN, only=("body",))
+    m.add(Ellipsoid((2.6, 9, 1.5), (1, 3, 3.5)), LBG, "wing_{side}", mirror=True)
+    m.paint(Box((-4, 6, 1), (4, 10, 4)), DARK_BLUE, only=("wing",), surface=True)
+    m.add(Limb((0, 10, 5), (0, 15, 6.5), 1.0), BLACK, "tail")
+    m.add(Limb((0, 12, -3.5), (0, 16, -3.5), 1.2), WHITE, "neck")
+    m.add(Ellipsoid((0, 19, -4), (1.8, 4.5, 2.2)), GREEN, "head")
+    m.add(Box((-1, 16, -8), (1, 18, -3)), YELLOW, "bill")
+    m.eyes(0, 20, facing="+x", z=-5, number="6141")
+    return m
+
+
+def turtle() -> Model:
+    """Turtle with a flat, patterned, domed shell and four stubby legs."""
+    m = Model("Turtle", "A turtle with a low dark green domed shell with green plates, a dark "
+              "tan rim, four stubby green legs, a short tail and a round head.",
+              bands="1b 10p", prefer_groups=["head", "eye_left", "eye_right", "leg_front_left",
+                                             "leg_front_right", "tail"])
+    for z, name in ((-5, "front"), (3, "back")):
+        m.add(Box((3, 0, z), (6, 3, z + 2)), GREEN, f"leg_{name}_{{side}}", mirror=True)
+    m.add(Box((-3, 0, -4), (3, 3, 4)), DARK_TAN, "belly")
+    m.add(Ellipsoid((0, 3, 0), (5, 9.5, 7)), DARK_GREEN, "shell")
+    m.carve(Box((-9, -1, -9), (9, 3, 9)))
+    for x, z in ((0, -3), (0, 3), (2.8, 0), (-2.8, 0), (0, 0), (2.5, -4), (-2.5, -4),
+                 (2.5, 4), (-2.5, 4)):
+        m.paint(Disc((x, z), (1.1, 1.1), (4, 20)), GREEN, only=("shell",), surface=True)
+    m.paint(Box((-9, 3, -9), (9, 4, 9)), DARK_TAN, only=("shell",))
+    m.add(Limb((0, 5, -6), (0, 6.5, -9.5), 1.4), GREEN, "head")
+    m.add(Box((-1, 3, 5), (1, 5, 9)), GREEN, "tail")
+    m.eyes(0, 7, facing="+x", z=-10, number="6141")
+    return m
+
+
+def whale() -> Model:
+    """Long dark blue whale with a white belly, side flippers and a broad tail fluke."""
+    m = Model("Whale", "A long dark blue whale resting on its white belly, with pectoral "
+              "flippers, a dorsal fin, a tapering tail and a wide horizontal tail fluke.",
+              bands="4b 4p", prefer_groups=["fluke", "flipper_left", "flipper_right",
+                                            "eye_left", "eye_right", "fin"])
+    m.add(Ellipsoid((0, 11, -3), (5.2, 13, 13)), DARK_BLUE, "body")
+    m.add(Limb((0, 12, 7), (0, 14, 19), 3.6, 1.3), DARK_BLUE, "tail")
+    m.add(Disc((0, 21.5), (6.5, 2.6), (13, 15)), DARK_BLUE, "fluke")
+    m.carve(Disc((0, 24.5), (1.2, 1.5), (0, 30)))
+    m.add(Disc((5.5, -7), (2.5, 1.8), (3, 6)), DARK_BLUE, "flipper_{side}", mirror=True)
+    m.add(Limb((0, 23, 5), (0, 26, 7), 0.8), DARK_BLUE, "fin")
+    m.paint(Box((-9, 0, -17), (9, 3, 17)), WHITE, only=("body", "tail"))
+    m.paint(Box((-9, 3, -17), (9, 9, -9)), WHITE, only=("body",), surface=True)
+    m.eyes(0, 10, facing="+x", z=-12)
+    return m
+
+
+def bird() -> Model:
+    """Small songbird: blue back, orange breast, yellow beak, thin legs."""
+    m = Model("Bird", "A small blue songbird with an orange breast, dark blue wings, a yellow "
+              "beak, a raised tail and thin grey legs.", bands="1b 20p",
+              prefer_groups=["beak", "eye_left", "eye_right", "tail", "wing_left", "wing_right"])
+    m.add(Box((1, 0, -1), (2, 3, 0)), DBG, "leg_{side}", mirror=True)
+    m.add(Ellipsoid((0, 8, 0.5), (2.6, 6, 3.5)), BLUE, "body")
+    m.paint(Box((-3, 0, -5), (3, 11, -0.5)), ORANGE, only=("body",))
+    m.add(Ellipsoid((0, 15, -2), (2, 4.5, 2)), BLUE, "head")
+    m.add(Box((-1, 14, -6), (1, 16, -2)), YELLOW, "beak")
+    m.add(Limb((0, 9, 3), (0, 13, 7), 0.8), BLUE, "tail")
+    m.add(Ellipsoid((1.8, 9, 1), (1.2, 4, 2.5)), DARK_BLUE, "wing_{side}", mirror=True)
+    m.eyes(0, 16, facing="+x", z=-3, number="6141")
+    return m
+
+
+def owl() -> Model:
+    """Upright brown owl with ear tufts, a pale face disc and big yellow eyes."""
+    m = Model("Owl", "An upright reddish brown owl with pointed ear tufts, a tan face disc, big "
+              "yellow and black eyes, an orange beak, a dark tan belly, brown wings and orange "
+              "feet.", bands="1p",
+              prefer_groups=["eye_left", "eye_right", "beak", "tuft_left", "tuft_right",
+                             "wing_left", "wing_right"])
+    m.add(Box((0, 0, -4), (2, 1, -1)), ORANGE, "foot_{side}", mirror=True)
+    m.add(Ellipsoid((0, 14, 0.5), (4.5, 13, 4)), REDDISH_BROWN, "body")
+    m.paint(Ellipsoid((0, 12, -3), (3, 9, 2)), DARK_TAN, only=("body",), surface=True)
+    m.add(Ellipsoid((0, 29, 0.5), (4.5, 9, 3.8)), REDDISH_BROWN, "head")
+    m.paint(Box((-4, 22, -6), (4, 35, -2)), TAN, only=("head",), surface=True)
+    m.paint(Ellipsoid((1.5, 31, -4), (1.6, 4, 2)), YELLOW, only=("head",), surface=True,
+            mirror=True)
+    m.add(Ellipsoid((4, 14, 1), (1.2, 9, 3)), BROWN, "wing_{side}", mirror=True)
+    m.add(Box((-1, 25, -7), (1, 29, -2)), ORANGE, "beak")
+    m.eyes(1, 31)
+    m.part("top", "3040b", REDDISH_BROWN, "tuft_{side}", 2, 0, facing="+x", mirror=True)
+    return m
+
+
+def sabertooth() -> Model:
+    """Sabre-toothed cat: long muscular body, big head and two long white fangs."""
+    m = Model("Sabertooth", "A large sabre-toothed cat in medium nougat with a tan belly, dark "
+              "tan stripes on its back, a stubby tail, a black nose and two long white fangs.",
+              prefer_groups=["fang_left", "fang_right", "eye_left", "eye_right", "ear_left",
+                             "ear_right", "tail"])
+    for z, name in ((-7, "front"), (4, "back")):
+        m.add(Box((1, 0, z), (4, 15, z + 3)), MEDIUM_NOUGAT, f"leg_{name}_{{side}}", mirror=True)
+    m.add(Ellipsoid((0, 22, 0.5), (3.8, 8, 8.5)), MEDIUM_NOUGAT, "body")
+    m.add(Ellipsoid((0, 25, -4.5), (4, 8, 4)), MEDIUM_NOUGAT, "shoulders")
+    m.paint(Box((-5, 0, -10), (5, 18, 10)), TAN, only=("body",), surface=True)
+    for z in (-1.5, 1.5, 4.5):
+        m.paint(Slab((0, 0, z), (0, 0, 1), 0.5), DARK_TAN, only=("body",), surface=True)
+    m.add(Ellipsoid((0, 27, -10.5), (3.2, 7.5, 3)), MEDIUM_NOUGAT, "head")
+    m.add(Box((-2, 21, -15), (2, 27, -10)), LIGHT_NOUGAT, "muzzle")
+    m.add(Limb((0, 26, 8.5), (0, 23, 11), 0.9), MEDIUM_NOUGAT, "tail")
+    m.part("face", "3062b", BLACK, "nose_{side}", 0, 0, 25, mirror=True)
+    m.eyes(1, 29)
+    m.part("under", "3062b", WHITE, "fang_{side}", 1, -15, 21, mirror=True)
+    m.part("under", "6141", WHITE, "fang_{side}", 1, -15, 21, mirror=True)
+    m.part("top", "3040b", MEDIUM_NOUGAT, "ear_{side}", 2, -10, facing="+z", mirror=True)
+    return m
+
+
+def swan() -> Model:
+    """White swan floating low, with an S-shaped neck and an orange beak."""
+    m = Model("Swan", "A white swan with a long S-shaped neck, raised wing tips, a black "
+              "knob and an orange beak.",
+              prefer_groups=["beak", "eye_left", "eye_right", "wing_left", "wing_right", "tail"])
+    m.add(Ellipsoid((0, 4, 2), (4.2, 11, 7.5)), WHITE, "body")
+    m.add(Ellipsoid((2.8, 12, 4.5), (1.4, 5, 5)), WHITE, "wing_{side}", mirror=True)
+    m.add(Limb((0, 9, 8.5), (0, 14, 11), 1.2), WHITE, "tail")
+    for a, b in (((0, 11, -3.5), (0, 20, -6.5)), ((0, 20, -6.5), (0, 29, -5)),
+                 ((0, 29, -5), (0, 36, -6.5))):
+        m.add(Limb(a, b, 1.1), WHITE, "neck")
+    m.add(Ellipsoid((0, 37, -7), (1.3, 3.5, 2)), WHITE, "head")
+    m.add(Box((-1, 34, -11), (1, 37, -6)), ORANGE, "beak")
+    m.paint(Box((-1, 36, -10), (1, 40, -7)), BLACK, only=("head",), surface=True)
+    m.eyes(0, 37, facing="+x", z=-8)
+    return m
+
+
+def sheep() -> Model:
+    """Woolly white sheep with a black face and black legs."""
+    m = Model("Sheep", "A woolly white sheep built from round bricks, with a black head, black "
+              "ears and black legs with grey hooves.",
+              prefer_groups=["ear_left", "ear_right", "eye_left", "eye_right", "head", "tail"])
+    for z in (-5, 3):
+        m.add(Box((1, 0, z), (3, 9, z + 2)), BLACK, "leg_{side}", mirror=True)
+    m.paint(Box((-4, 0, -8), (4, 3, 8)), LBG, only=("leg",))
+    m.add(Ellipsoid((0, 19, 0), (4.6, 10.5, 7.5)), WHITE, "body")
+    m.add(Ellipsoid((0, 23, -8.5), (2.2, 6, 2.6)), BLACK, "head")
+    m.add(Ellipsoid((0, 28, -8), (2.3, 3, 2.2)), WHITE, "wool_cap")
+    m.add(Box((1, 24, -9), (4, 27, -7)), BLACK, "ear_{side}", mirror=True)
+    m.add(Limb((0, 21, 7), (0, 17, 8.5), 0.9), WHITE, "tail")
+    m.cap(["body", "wool", "tail"], top="round", bottom="none")
+    m.eyes(1, 22, colour=WHITE)
+    return m
+
+
+def pig() -> Model:
+    """Pink pig: round body on four short legs, flat dark-pink snout, curly tail."""
+    m = Model("Pig", "A small pink pig with a round body, short legs with dark pink trotters, "
+              "a dark pink snout with black nostrils, floppy ears and a curly tail.",
+              bands="2b 6p", prefer_groups=["eye_left", "eye_right", "ear_left", "ear_right",
+                                            "snout", "tail"])
+    m.add(Ellipsoid((0, 11, 0.5), (3.6, 8, 6)), PINK, "body")
+    for z in (-4, 3):
+        m.add(Box((1, 0, z), (3, 6, z + 2)), PINK, "leg_{side}", mirror=True)
+    m.paint(Box((-4, 0, -9), (4, 3, 9)), DARK_PINK, only=("leg",))
+    m.add(Ellipsoid((0, 13, -5.5), (3.1, 7, 3)), PINK, "head")
+    m.add(Box((-2, 8, -10), (2, 14, -6)), DARK_PINK, "snout")
+    m.add(Box((0, 12, 6), (1, 18, 7)), PINK, "tail")
+    m.add(Box((0, 15, 6), (1, 18, 8)), PINK, "tail")
+    m.eyes(1, 16)
+    m.part("face", "6141", BLACK, "nostril_{side}", 0, 0, 10, mirror=True)
+    m.part("top", "3040b", PINK, "ear_{side}", 1, -6, facing="-z", mirror=True)
+    return m
+
+
+def zalika() -> Model:
+    """Zebra-like striped horse with black mane, muzzle and hooves."""
+    m = Model("Zalika", "A sturdy zebra-like horse, white with diagonal black stripes, a short "
+              "upright black mane, a black muzzle, black hooves and a tufted tail.",
+              prefer_groups=["eye_left", "eye_right", "ear_left", "ear_right", "mane", "tail"])
+    for z in (-6, 4):
+        m.add(Box((1, 0, z), (3, 13, z + 2)), WHITE, "leg_{side}", mirror=True)
+    m.add(Ellipsoid((0, 21, 0), (3.6, 8.5, 8)), WHITE, "body")
+    m.add(Limb((0, 24, -5.5), (0, 31, -10.5), 2, 1.6), WHITE, "neck")
+    m.add(Ellipsoid((0, 31, -12), (2, 5.5, 2.5)), WHITE, "head")
+    m.add(Limb((0, 30, -12.5), (0, 24, -15.5), 1.5, 1.2), WHITE, "muzzle")
+    m.add(Limb((0, 28, -4.5), (0, 35, -10), 0.9), BLACK, "mane")
+    m.add(Limb((0, 24, 7.5), (0, 12, 10), 1), WHITE, "tail")
+    for z in range(-15, 12, 3):
+        m.paint(Slab((0, 20, z), (0, 0.5, 1), 0.5), BLACK, only=("body", "neck", "head"),
+                surface=True)
+    for y in (5, 9):
+        m.paint(Slab((0, y, 0), (0, 1, 0), 0.5), BLACK, only=("leg",))
+    m.paint(Box((-4, 0, -9), (4, 3, 9)), BLACK, only=("leg",))
+    m.paint(Box((-3, 24.5, -18), (3, 30, -14)), BLACK, only=("muzzle",))
+    m.paint(Box((-2, 8, 8), (2, 15, 12)), BLACK, only=("tail",))
+    m.eyes(0, 31, facing="+x", z=-13)
+    m.part("top", "3040b", WHITE, "ear_{side}", 1, -12, facing="+z", mirror=True)
+    return m
+
+
+def pheonix() -> Model:
+    """Fire bird with wings spread wide in red, orange and yellow and a long tail."""
+    m = Model("Pheonix", "A fiery phoenix standing tall with its wings spread wide, red along "
+              "the top fading through orange to yellow feather tips, a long flame tail, a "
+              "yellow crest and beak.",
+              prefer_groups=["crest", "beak", "eye_left", "eye_right", "wing_left",
+                             "wing_right", "tail"])
+    m.add(Box((1, 0, -3), (3, 3, 0)), YELLOW, "foot_{side}", mirror=True)
+    m.add(Box((1, 3, -2), (2, 12, -1)), DARK_RED, "leg_{side}", mirror=True)
+    m.add(Ellipsoid((0, 22, 0), (3, 11, 3)), RED, "body")
+    m.add(Ellipsoid((0, 36, -1), (2, 5, 2.2)), RED, "head")
+    m.add(Box((-1, 33, -6), (1, 36, -1)), YELLOW, "beak")
+    m.add(Limb((2, 29, 1), (13, 38, 1), 1.5, 1.2), RED, "wing_{side}", mirror=True)
+    m.add(Ellipsoid((8, 29, 1), (6.5, 7, 1.3)), RED, "wing_{side}", mirror=True)
+    for n, colour in enumerate((ORANGE, BRIGHT_LIGHT_ORANGE, YELLOW)):
+        for sign in (1, -1):
+            m.paint(Slab((sign * 2, 27 - 4 * n - 40, 1), (sign * -0.29, 0.96, 0), 20 - 0.2),
+                    colour, only=("wing",))
+    m.add(Limb((0, 18, 2), (0, 3, 9), 1.6, 2.4), RED, "tail")
+    m.paint(Box((-4, 0, 3), (4, 11, 13)), ORANGE, only=("tail",))
+    m.paint(Box((-4, 0, 3), (4, 5, 13)), YELLOW, only=("tail",))
+    m.paint(Ellipsoid((0, 22, -3), (2.2, 8, 1.5)), DARK_RED, only=("body",), surface=True)
+    m.eyes(0, 36, facing="+x", z=-2)
+    m.part("top", "3062b", ORANGE, "crest", 0, 0)
+    m.part("top", "4589", YELLOW, "crest", 0, 0)
+    m.part("top", "4589", YELLOW, "crest", -1, -1)
+    return m
+
+
+def elephant() -> Model:
+    """Big grey elephant with huge ears, a long trunk and white tusks."""
+    m = Model("Elephant", "A big light bluish grey elephant with thick round legs, huge dark "
+              "grey ears, a long trunk reaching the ground, white tusks and a thin tail.",
+              prefer_groups=["tusk_left", "tusk_right", "ear_left", "ear_right", "trunk",
+                             "eye_left", "eye_right", "tail"])
+    for z, name in ((-6, "front"), (5, "back")):
+        m.add(Disc((3, z), (1.8, 1.8), (0, 19)), LBG, f"leg_{name}_{{side}}", mirror=True)
+    m.add(Ellipsoid((0, 29, 0), (6, 12.5, 10)), LBG, "body")
+    m.add(Ellipsoid((0, 34, -11), (4, 10, 3.8)), LBG, "head")
+    m.add(Box((1, 22, -11), (8, 42, -9)), DBG, "ear_{side}", mirror=True)
+    m.add(Limb((0, 29, -14), (0, 17, -15.5), 1.5, 1.3), LBG, "trunk")
+    m.add(Limb((0, 17, -15.5), (0, 3, -15), 1.3, 1.1), LBG, "trunk")
+    m.add(Limb((0, 3, -15), (0, 5, -17), 1), LBG, "trunk")
+    m.add(Limb((0, 30, 10), (0, 18, 11.5), 0.7), LBG, "tail")
+    m.eyes(2, 36)
+    m.part("under", "3062b", WHITE, "tusk_{side}", 2, -14, 25, mirror=True)
+    m.part("under", "6141", WHITE, "tusk_{side}", 2, -14, 25, mirror=True)
+    return m
+
+
+def parrot() -> Model:
+    """Scarlet macaw perched on a wooden stand."""
+    m = Model("Parrot", "A colourful scarlet macaw perched on a reddish brown wooden stand: red "
+              "body, yellow, green and blue wings, a long blue tail, a white face and a black "
+              "beak.", bands="1p",
+              prefer_groups=["beak", "eye_left", "eye_right", "tail", "wing_left", "wing_right"])
+    m.add(Box((-5, 0, -4), (5, 1, 4)), DARK_TAN, "stand_base")
+    m.add(Box((-1, 1, -1), (1, 19, 1)), REDDISH_BROWN, "stand_post")
+    m.add(Box((-6, 19, -1), (6, 22, 1)), REDDISH_BROWN, "perch")
+    m.add(Box((0, 22, -1), (2, 25, 1)), DBG, "foot_{side}", mirror=True)
+    m.add(Ellipsoid((0, 34, 0), (2.6, 10, 2.6)), RED, "body")
+    m.add(Ellipsoid((0, 45, -0.5), (2.1, 5.5, 2.2)), RED, "head")
+    m.paint(Box((-3, 42, -4), (3, 48, -1.5)), WHITE, only=("head",), surface=True)
+    m.add(Box((-1, 40, -5), (1, 46, -1)), BLACK, "beak")
+    m.add(Ellipsoid((2.2, 34, 1), (0.9, 8, 2.2)), YELLOW, "wing_{side}", mirror=True)
+    m.paint(Box((-4, 20, -4), (4, 33, 4)), GREEN, only=("wing",))
+    m.paint(Box((-4, 20, -4), (4, 30, 4)), BLUE, only=("wing",))
+    m.add(Limb((0, 29, 2), (0, 6, 5.5), 1, 0.6), BLUE, "tail")
+    m.paint(Box((-4, 0, -9), (4, 12, 9)), RED, only=("tail",))
+    m.eyes(0, 46, facing="+x", z=-1)
+    return m
+
+
+def cat() -> Model:
+    """Sitting orange tabby cat with pointed ears and a tail curled round its paws."""
+    m = Model("Cat", "A sitting orange tabby cat with dark orange stripes, a white chest, "
+              "muzzle and paws, pointed cone ears, lime eyes and a tail curled around its feet.",
+              bands="1b 3p", prefer_groups=["ear_left", "ear_right", "eye_left", "eye_right",
+                                            "tail", "paw_left", "paw_right"])
+    m.add(Ellipsoid((0, 7, 2), (3.8, 8, 4)), ORANGE, "haunch")
+    m.add(Ellipsoid((0, 17, 0.5), (2.8, 11, 2.8)), ORANGE, "body")
+    m.add(Box((1, 0, -3), (2, 14, -1)), ORANGE, "leg_front_{side}", mirror=True)
+    for y in (8, 14, 20, 32):
+        m.paint(Slab((0, y, 0), (0, 1, 0.3), 0.45), DARK_ORANGE,
+                only=("body", "haunch", "head", "leg"), surface=True)
+    m.paint(Box((-3, 0, -5), (3, 3, 0)), WHITE, only=("leg",))
+    m.paint(Box((-2, 8, -4), (2, 24, -1)), WHITE, only=("body",), surface=True)
+    m.add(Ellipsoid((0, 30, -1), (3, 6.5, 2.8)), ORANGE, "head")
+    m.add(Box((-1, 26, -5), (1, 29, -2)), WHITE, "muzzle")
+    m.add(Limb((-3.5, 1.5, 4), (-4, 1.5, -2), 0.9), ORANGE, "tail")
+    m.add(Limb((-3.5, 1.5, 4), (0, 1.5, 6.5), 0.9), ORANGE, "tail")
+    m.eyes(1, 31, colour=LIME)
+    m.part("top", "4589", ORANGE, "ear_{side}", 2, -1, mirror=True)
+    return m
+
+
+def scorpion() -> Model:
+    """Scorpion: low segmented body, eight legs, big claws and a curled tail."""
+    m = Model("Scorpion", "A dark red scorpion with eight reddish brown legs, two big pincers in "
+              "front and a segmented tail raised and curled over its back ending in a black "
+              "stinger.", bands="6p",
+              prefer_groups=["stinger", "claw_left", "claw_right", "eye_left", "eye_right",
+                             "tail"])
+    m.add(Ellipsoid((0, 5, 0), (3, 3.5, 5.5)), DARK_RED, "body")
+    for n, z in enumerate((-3, -1, 1, 3)):
+        m.add(Box((1, 3, z), (5, 5, z + 1)), REDDISH_BROWN, f"leg{n + 1}_{{side}}", mirror=True)
+        m.add(Box((4, 0, z), (5, 3, z + 1)), REDDISH_BROWN, f"leg{n + 1}_{{side}}", mirror=True)
+    m.add(Limb((1.5, 5, -4.5), (3.5, 5.5, -8), 0.8), DARK_RED, "arm_{side}", mirror=True)
+    m.add(Ellipsoid((3.5, 5.5, -10.5), (1.6, 3.5, 2.4)), DARK_RED, "claw_{side}", mirror=True)
+    m.carve(Box((3, 0, -14), (4, 20, -10.5)), mirror=True)
+    for a, b in (((0, 6, 4), (0, 14, 7)), ((0, 14, 7), (0, 24, 8)), ((0, 24, 8), (0, 30, 6)),
+                 ((0, 30, 6), (0, 31, 3))):
+        m.add(Limb(a, b, 1), DARK_RED, "tail")
+    m.part("under", "3665a", BLACK, "stinger", -1, 2, 30, facing="-z")
+    m.part("top", "98138", BLACK, "eye_{side}", 0, -4, mirror=True)
+    return m
+
+
+def obesobeso() -> Model:
+    """A plump, round, bird-like creature with tiny wings, feet and a tuft."""
+    m = Model("Obesobeso", "A plump round bird-like creature: a bright light yellow ball with a "
+              "white belly, tiny yellow wings, an orange beak and feet, big eyes and a tuft.",
+              prefer_groups=["beak", "eye_left", "eye_right", "tuft", "wing_left", "wing_right"])
+    m.add(Box((0.5, 0, -3), (2.5, 1, -1)), ORANGE, "foot_{side}", mirror=True)
+    m.add(Ellipsoid((0, 14, 0), (5.5, 13, 5.5)), BRIGHT_LIGHT_YELLOW, "body")
+    m.carve(Box((-8, -1, -8), (8, 1, 8)))
+    m.paint(Ellipsoid((0, 10, -3), (3.5, 8, 3)), WHITE, only=("body",), surface=True)
+    m.add(Ellipsoid((5.2, 13, 1), (1, 4, 2)), YELLOW, "wing_{side}", mirror=True)
+    m.add(Box((-1, 15, -7), (1, 18, -5)), ORANGE, "beak")
+    m.eyes(1, 19, colour=BLACK)
+    m.part("top", "4589", YELLOW, "tuft", 0, 0)
+    return m
+
+
+def bear() -> Model:
+    """Big brown bear on all fours with a shoulder hump and round ears."""
+    m = Model("Bear", "A big reddish brown bear on all fours with a shoulder hump, round ears, a "
+              "medium nougat muzzle, a black nose and a stubby tail.",
+              prefer_groups=["ear_left", "ear_right", "eye_left", "eye_right", "nose", "tail"])
+    for z, name in ((-6, "front"), (4, "back")):
+        m.add(Box((1, 0, z), (4.5, 13, z + 3)), REDDISH_BROWN, f"leg_{name}_{{side}}",
+              mirror=True)
+    m.add(Ellipsoid((0, 21, 0), (5, 10, 9.5)), REDDISH_BROWN, "body")
+    m.add(Ellipsoid((0, 26, -4), (4.4, 8, 4)), REDDISH_BROWN, "hump")
+    m.add(Ellipsoid((0, 23, -10.5), (3.4, 7.5, 3.2)), REDDISH_BROWN, "head")
+    m.add(Box((-2, 18, -15), (2, 24, -12)), MEDIUM_NOUGAT, "muzzle")
+    m.add(Limb((0, 22, 9), (0, 22, 10.5), 0.7), REDDISH_BROWN, "tail")
+    m.part("face", "3062b", BLACK, "nose", 0, 0, 22)
+    m.eyes(1, 25)
+    m.part("top", "3062b", REDDISH_BROWN, "ear_{side}", 2, -10, mirror=True)
+    return m
+
+
+def puppy() -> Model:
+    """Small tan puppy with a big head, floppy brown ears and a raised tail."""
+    m = Model("Puppy", "A small tan puppy with a big head, a white chest and muzzle, floppy "
+              "dark brown ears, a black nose and a raised tail.", bands="2b 8p",
+              prefer_groups=["ear_left", "ear_right", "eye_left", "eye_right", "nose", "tail"])
+    for z in (-3, 2):
+        m.add(Box((1, 0, z), (3, 6, z + 2)), TAN, "leg_{side}", mirror=True)
+    m.add(Ellipsoid((0, 10, 0.5), (3, 5, 4.5)), TAN, "body")
+    m.paint(Box((-3, 0, -5), (3, 12, -2)), WHITE, only=("body",), surface=True)
+    m.add(Ellipsoid((0, 17, -4), (3.2, 6.5, 3)), TAN, "head")
+    m.add(Box((-1, 13, -8), (1, 17, -4)), WHITE, "muzzle")
+    m.add(Box((2, 13, -5), (4, 21, -3)), DARK_BROWN, "ear_{side}", mirror=True)
+    m.add(Limb((0, 13, 4.5), (0, 19, 6.5), 0.7), TAN, "tail")
+    m.part("top", "3069b", BLACK, "nose", -1, -8)
+    m.eyes(1, 18)
+    return m
+
+
+ANIMALS: list[tuple[str, Callable[[], Model]]] = [
+    ("01Gorilla", gorilla), ("02Unicorn", unicorn), ("03Mallard", mallard),
+    ("04Turtle", turtle), ("05Whale", whale), ("06Bird", bird), ("07Owl", owl),
+    ("08Sabertooth", sabertooth), ("09Swan", swan), ("10Sheep", sheep), ("11Pig", pig),
+    ("12Zalika", zalika), ("13Pheonix", pheonix), ("14Elephant", elephant),
+    ("15Parrot", parrot), ("16Cat", cat), ("17Scorpion", scorpion),
+    ("18Obesobeso", obesobeso), ("19Bear", bear), ("20Puppy", puppy),
+]
+
+
+# --------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------
+
+
+def generate(category: str, factory: Callable[[], Model], out_dir: Path
+             ) -> tuple[Report, list[Placement]]:
+    """Build, check and write one scene; returns its report and checked placements."""
+    model = factory()
+    text = to_ldr(category, model, build(model))
+    placements = parse_ldr(text)
+    report = check_model(category, placements, model.prefer_groups)
+    (out_dir / f"{category}.ldr").write_text(text)
+    (out_dir / f"{category}.yaml").write_text(to_yaml(category, model))
+    return report, placements
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Regenerate all scenes, print a summary table and optionally write previews."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=SCENES_DIR, help="scene directory")
+    ap.add_argument("--preview", type=Path, help="also write preview PNGs into this directory")
+    ap.add_argument("--only", nargs="*", default=[], help="categories to build (default all)")
+    ap.add_argument("--ldraw", type=Path, default=Path(os.environ.get("LDRAWDIR", DEFAULT_LDRAW_DIR)),
+                    help="official LDraw library to verify the part catalogue against")
+    args = ap.parse_args(argv)
+    if (args.ldraw / "parts").is_dir():
+        verify_catalogue(args.ldraw)
+    args.out.mkdir(parents=True, exist_ok=True)
+    built, failed = [], []
+    print(f"{'category':<14}{'parts':>6}{'colours':>8}{'groups':>7}   bbox (studs x, z; plates)")
+    for category, factory in ANIMALS:
+        if args.only and category not in args.only:
+            continue
+        try:
+            report, placements = generate(category, factory, args.out)
+        except ModelError as exc:
+            failed.append(category)
+            print(f"{category:<14} FAILED: {exc}", file=sys.stderr)
+            continue
+        sx, sz, h = report.size
+        print(f"{category:<14}{report.parts:>6}{report.colours:>8}{report.groups:>7}   "
+              f"{sx} x {sz} x {h} ({h / BRICK:.1f} bricks)")
+        built.append((category, placements))
+    if args.preview and built:
+        write_previews(args.preview, built)
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import shutil
 import tempfile
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
