@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -15,9 +16,11 @@ import click
 
 from . import __version__
 from .categories import CATEGORIES, load_category_assembly, load_scene, resolve_category
-from .console import format_table
+from .console import ProgressLine, format_table
 from .errors import MadgenError
 from .ldraw import RESOLUTIONS, Assembly, Library, load_assembly, points_to_blender
+from .profiles import builtin_profiles, load_profile, parse_overrides
+from .render_views import load_model, render_training_views
 from .stats import category_image_folder, folder_texture_complexity, shape_complexity
 
 _LDRAW_DIR_HELP = "LDraw library root searched first (then LDRAWDIR, then the embedded ldraw_parts/)."
@@ -146,8 +149,40 @@ def stats(images: Path | None, ldraw_dir: tuple[str, ...]) -> None:
         click.echo("texture complexity needs renders: pass --images DIR (a MAD-Sim root or an image folder)")
 
 
+@cli.command()
+@click.option("--category", help="A MAD category (01Gorilla, Gorilla, gorilla or 1).")
+@click.option("--model", type=click.Path(path_type=Path), help="Any LDraw model file instead of a category.")
+@click.option("--views", default="all", show_default=True, help="Training views: all, N, START:STOP[:STEP].")
+@click.option("--profile", default="standard", show_default=True,
+              help=f"Render profile: {', '.join(builtin_profiles())}, or a YAML file.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a profile setting.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Root seed.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (a MAD-Sim category folder).")
+@click.option("--ldraw-dir", multiple=True, type=click.Path(), help=_LDRAW_DIR_HELP)
+def render(category: str | None, model: Path | None, views: str, profile: str, overrides: tuple[str, ...],
+           seed: int, out: Path, ldraw_dir: tuple[str, ...]) -> None:
+    """Render training views (train/good/<i>.png) and transforms.json with Blender."""
+    resolved = load_profile(profile, parse_overrides(overrides))
+    name, assembly = load_model(category, model, _library(ldraw_dir))
+    progress = ProgressLine("render")
+    report = render_training_views(assembly, name, out, resolved, views=views, seed=seed, progress=progress)
+    progress.finish()
+    blender = report.rgb_seconds + report.mask_seconds
+    click.echo(f"rendered {len(report.views)} view(s) of {name} into {out} in {report.wall_seconds:.1f} s "
+               f"({report.device}, {resolved.resolution}px, {resolved.samples} spp"
+               f"{', denoised' if report.denoised else ''}); Blender render time {blender:.1f} s, "
+               f"mask pass {100 * report.mask_seconds / max(report.rgb_seconds, 1e-9):.1f}% of RGB")
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    click.echo(f"madgen: warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one line on stderr."""
+    warnings.showwarning = _show_warning
     try:
         cli.main(args=argv, prog_name="madgen", standalone_mode=False)
     except MadgenError as exc:

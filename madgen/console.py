@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+import sys
+import time
+from typing import Iterable, Sequence, TextIO
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]], right_align: Sequence[int] = ()) -> str:
@@ -24,3 +26,43 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]], right
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(list(headers)), rule, *(line(row) for row in text_rows)])
+
+
+class ProgressLine:
+    """A one-line progress display on stderr: count, rate, ETA (redrawn in place on a terminal)."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.interactive = self.stream.isatty()
+        self._last_print = 0.0
+        self._shown = False
+
+    def __call__(self, done: int, total: int, elapsed: float) -> None:
+        """Report ``done`` of ``total`` items after ``elapsed`` seconds."""
+        now = time.monotonic()
+        if not self.interactive and done < total and now - self._last_print < 10.0:
+            return
+        self._last_print = now
+        rate = done / elapsed if elapsed > 0 else 0.0
+        remaining = (total - done) / rate if rate > 0 else 0.0
+        width = 24
+        filled = int(width * done / max(total, 1))
+        text = (f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+                f"{rate * 60:.1f} img/min ETA {_duration(remaining)}")
+        self.stream.write(("\r" + text) if self.interactive else text + "\n")
+        self.stream.flush()
+        self._shown = True
+
+    def finish(self) -> None:
+        """End the progress line."""
+        if self._shown and self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

@@ -1,0 +1,1 @@
+"""``madgen.dataset``: the MAD-Sim on-disk layout, atomic and deterministic file writes."""

@@ -1,0 +1,157 @@
+"""The render loop: build a category's scene once, then render view after view.
+
+Each view is two Cycles renders of the same objects:
+
+1. the RGB pass (the profile's samples, denoiser and bounces; transparent film, so the object's
+   alpha is exact and the background is made pure white afterwards);
+2. the instance-ID pass: a second scene linking the same collection and camera, whose view layer
+   overrides every material with an emission equal to the object's ``pass_index``; 1 sample,
+   pixel filter 0.01, no bounces, float EXR output. Every pixel holds exactly the index of the
+   instance it sees, so the mask of any subset of instances comes from this one pass.
+
+Both scenes keep Cycles' persistent data, so moving the camera does not rebuild the BVH.
+Seeds are fixed per view, so the same inputs give the same pixels.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+import numpy as np
+from PIL import Image
+
+from ..errors import MadgenError
+from ..ldraw import Assembly
+from ..profiles import RenderProfile
+from ..rig import CameraPose, Normalisation
+from . import compat
+from .lighting import add_studio
+from .materials import make_instance_id_material
+from .scene import BlenderScene, build_scene, model_points_m
+
+#: Blender's ``pass_index`` is a 16-bit signed value; index 0 is the background.
+MAX_INSTANCES = 32766
+
+
+@dataclass
+class RenderedView:
+    """The pixels of one view: RGBA (straight alpha) and the instance index seen by each pixel."""
+
+    rgba: np.ndarray
+    instance_ids: np.ndarray
+    rgb_seconds: float
+    mask_seconds: float
+
+    def mask(self, instances: "np.ndarray | list[int] | None" = None) -> np.ndarray:
+        """Boolean mask of the pixels that see any of ``instances`` (all parts when None)."""
+        if instances is None:
+            return self.instance_ids >= 0
+        return np.isin(self.instance_ids, np.asarray(list(instances), dtype=np.int64))
+
+
+def _configure_common(scene: bpy.types.Scene, profile: RenderProfile) -> None:
+    scene.render.engine = "CYCLES"
+    scene.render.resolution_x = scene.render.resolution_y = profile.resolution
+    scene.render.resolution_percentage = 100
+    scene.render.film_transparent = True
+    scene.render.dither_intensity = 0.0
+    scene.render.use_persistent_data = True
+    scene.render.threads_mode = "FIXED" if profile.threads else "AUTO"
+    if profile.threads:
+        scene.render.threads = profile.threads
+    scene.view_settings.view_transform = "Standard"
+    scene.view_settings.look = "None"
+    scene.view_settings.exposure = 0.0
+    scene.view_settings.gamma = 1.0
+    scene.cycles.use_animated_seed = False
+    scene.cycles.use_adaptive_sampling = False
+
+
+class RenderSession:
+    """Holds one category's Blender scene and renders views of it."""
+
+    def __init__(self, assembly: Assembly, profile: RenderProfile, camera_angle_x: float,
+                 normalisation: Normalisation | None = None) -> None:
+        if len(assembly.instances) > MAX_INSTANCES:
+            raise MadgenError(f"{assembly.source}: {len(assembly.instances)} parts; the mask pass supports "
+                              f"at most {MAX_INSTANCES}")
+        self.profile = profile
+        self.normalisation = normalisation or Normalisation.fit(model_points_m(assembly))
+        started = time.perf_counter()
+        self.built: BlenderScene = build_scene(assembly, self.normalisation, profile.part_gap_ldu, camera_angle_x)
+        self.rgb_scene = self.built.scene
+        add_studio(self.rgb_scene)
+        _configure_common(self.rgb_scene, profile)
+        with compat.native_output_silenced():
+            self.device = compat.use_gpu_if_available(self.rgb_scene, profile.device)
+        cycles = self.rgb_scene.cycles
+        cycles.samples = profile.samples
+        cycles.max_bounces = profile.max_bounces
+        cycles.diffuse_bounces = min(profile.max_bounces, 4)
+        cycles.glossy_bounces = min(profile.max_bounces, 4)
+        cycles.transmission_bounces = profile.max_bounces
+        cycles.transparent_max_bounces = max(profile.max_bounces, 8)
+        cycles.filter_width = 1.5
+        self.denoised = compat.configure_denoiser(self.rgb_scene, profile.denoise, profile.denoise_prefilter,
+                                                  profile.denoise_quality)
+        compat.set_output_format(self.rgb_scene, "PNG")
+        self.id_scene = self._make_id_scene()
+        self.build_seconds = time.perf_counter() - started
+        self._folder = Path(tempfile.mkdtemp(prefix="madgen-render-"))
+
+    def _make_id_scene(self) -> bpy.types.Scene:
+        scene = bpy.data.scenes.new("madgen_ids")
+        scene.collection.children.link(self.built.collection)
+        scene.collection.objects.link(self.built.camera)
+        scene.camera = self.built.camera
+        _configure_common(scene, self.profile)
+        scene.cycles.device = self.rgb_scene.cycles.device
+        scene.cycles.samples = 1
+        scene.cycles.max_bounces = 0
+        for name in ("diffuse_bounces", "glossy_bounces", "transmission_bounces", "volume_bounces",
+                     "transparent_max_bounces"):
+            setattr(scene.cycles, name, 0)
+        scene.cycles.filter_width = self.profile.mask_filter_width
+        scene.cycles.use_denoising = False
+        scene.view_layers[0].material_override = make_instance_id_material()
+        compat.set_output_format(scene, "OPEN_EXR")
+        return scene
+
+    def close(self) -> None:
+        """Remove the temporary render folder."""
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> "RenderSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _render(self, scene: bpy.types.Scene, filename: str) -> tuple[Path, float]:
+        path = self._folder / filename
+        scene.render.filepath = str(path)
+        with compat.native_output_silenced():
+            started = time.perf_counter()
+            bpy.ops.render.render(write_still=True, scene=scene.name)
+            seconds = time.perf_counter() - started
+        return path, seconds
+
+    def render(self, pose: CameraPose, seed: int) -> RenderedView:
+        """Render one view: RGB pass then instance-ID pass."""
+        from mathutils import Matrix
+
+        self.built.camera.matrix_world = Matrix([list(map(float, row)) for row in pose.camera_to_world])
+        self.built.set_object_rotation(pose.object_rotation_deg)
+        self.rgb_scene.cycles.seed = seed % (2**31)
+        rgb_path, rgb_seconds = self._render(self.rgb_scene, "rgb.png")
+        id_path, mask_seconds = self._render(self.id_scene, "ids.exr")
+        with Image.open(rgb_path) as image:
+            rgba = np.asarray(image.convert("RGBA")).copy()
+        ids = compat.read_image_pixels(str(id_path))
+        instance_ids = np.where(ids[:, :, 3] > 0.5, np.rint(ids[:, :, 0]).astype(np.int64) - 1, -1)
+        return RenderedView(rgba, instance_ids.astype(np.int32), rgb_seconds, mask_seconds)

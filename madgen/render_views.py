@@ -1,0 +1,129 @@
+"""Render a category's training views: ``train/good/<i>.png`` plus ``transforms.json``.
+
+This is what ``madgen render`` and ``blender -b -P render.py -- ...`` run. The scene is built
+once; views render in a loop; every PNG is written atomically with deterministic bytes;
+``transforms.json`` lists every training view whose image is present in the folder (so views
+rendered in several calls accumulate), and ``madgen_render.json`` records the resolved settings.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .categories import load_scene, resolve_category
+from .dataset.atomic import write_json_atomic
+from .dataset.images import composite_on_white, write_png_atomic
+from .dataset.transforms import TRAIN_FOLDER, write_transforms
+from .errors import MadgenError
+from .ldraw import Assembly, Library, load_assembly
+from .profiles import RenderProfile
+from .rig import RigConfig, training_poses
+from .seeds import derive_seed
+
+
+def parse_views(text: str | None, total: int) -> list[int]:
+    """Parse a view selection: ``all``, ``5``, ``0:8`` or ``0:216:24`` (Python slice rules)."""
+    if text is None or text.strip().lower() in ("", "all", ":"):
+        return list(range(total))
+    pieces = text.split(":")
+    try:
+        if len(pieces) == 1:
+            index = int(pieces[0])
+            if not 0 <= index < total:
+                raise MadgenError(f"--views {text}: view {index} does not exist (0..{total - 1})")
+            return [index]
+        if len(pieces) > 3:
+            raise ValueError(text)
+        numbers = [int(p) if p.strip() else None for p in pieces]
+    except ValueError:
+        raise MadgenError(f"--views {text!r}: expected N, START:STOP or START:STOP:STEP") from None
+    if len(numbers) == 3 and numbers[2] is not None and numbers[2] <= 0:
+        raise MadgenError(f"--views {text}: the step must be positive")
+    selected = list(range(total))[slice(*numbers)]
+    if not selected:
+        raise MadgenError(f"--views {text}: selects no view (there are {total})")
+    return selected
+
+
+@dataclass
+class RenderReport:
+    """What a render call did, with its timings."""
+
+    output: Path
+    views: list[int]
+    build_seconds: float = 0.0
+    rgb_seconds: float = 0.0
+    mask_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    device: str = "CPU"
+    denoised: bool = False
+    per_view: list[dict[str, float]] = field(default_factory=list)
+
+
+def load_model(category: str | None, model: Path | None, library: Library) -> tuple[str, Assembly]:
+    """The (name, assembly) of a category or of a user's model file."""
+    if (category is None) == (model is None):
+        raise MadgenError("give exactly one of --category or --model")
+    if model is not None:
+        return Path(model).stem, load_assembly(model, library=library)
+    name = resolve_category(category or "")
+    return name, load_assembly(load_scene(name).model, library=library)
+
+
+def render_training_views(
+    assembly: Assembly,
+    name: str,
+    out: Path,
+    profile: RenderProfile,
+    *,
+    views: str | None = None,
+    seed: int = 0,
+    rig: RigConfig | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> RenderReport:
+    """Render the selected training views of ``assembly`` into ``out`` (a category folder)."""
+    from .render import RenderSession  # the only bpy import, deferred until rendering
+
+    started = time.perf_counter()
+    rig = rig or RigConfig()
+    poses = training_poses(rig)
+    selected = parse_views(views, len(poses))
+    out = Path(out)
+    report = RenderReport(out, selected)
+    with RenderSession(assembly, profile, rig.camera_angle_x) as session:
+        report.build_seconds = session.build_seconds
+        report.device, report.denoised = session.device, session.denoised
+        for done, index in enumerate(selected, start=1):
+            view = session.render(poses[index], derive_seed(seed, name, "train", index))
+            write_png_atomic(out / TRAIN_FOLDER / f"{index}.png", composite_on_white(view.rgba))
+            report.rgb_seconds += view.rgb_seconds
+            report.mask_seconds += view.mask_seconds
+            report.per_view.append({"view": index, "rgb_s": view.rgb_seconds, "mask_s": view.mask_seconds})
+            if progress is not None:
+                progress(done, len(selected), time.perf_counter() - started)
+        normalisation = session.normalisation
+    present = [(i, pose) for i, pose in enumerate(poses) if (out / TRAIN_FOLDER / f"{i}.png").is_file()]
+    write_transforms(out, rig.camera_angle_x, present)
+    write_json_atomic(out / "madgen_render.json", {
+        "madgen_version": __version__,
+        "blender_version": _blender_version(),
+        "model": name,
+        "source": Path(assembly.source).name,
+        "seed": seed,
+        "profile": profile.to_dict(),
+        "rig": asdict(rig),
+        "normalisation": asdict(normalisation),
+        "denoised": report.denoised,
+    })
+    report.wall_seconds = time.perf_counter() - started
+    return report
+
+
+def _blender_version() -> str:
+    import bpy
+
+    return bpy.app.version_string
