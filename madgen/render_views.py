@@ -84,6 +84,7 @@ def render_training_views(
     seed: int = 0,
     rig: RigConfig | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    batch_size: int = 8,
 ) -> RenderReport:
     """Render the selected training views of ``assembly`` into ``out`` (a category folder)."""
     from .render import RenderSession  # the only bpy import, deferred until rendering
@@ -97,14 +98,17 @@ def render_training_views(
     with RenderSession(assembly, profile, rig.camera_angle_x) as session:
         report.build_seconds = session.build_seconds
         report.device, report.denoised = session.device, session.denoised
-        for done, index in enumerate(selected, start=1):
-            view = session.render(poses[index], derive_seed(seed, name, "train", index))
-            write_png_atomic(out / TRAIN_FOLDER / f"{index}.png", composite_on_white(view.rgba))
-            report.rgb_seconds += view.rgb_seconds
-            report.mask_seconds += view.mask_seconds
-            report.per_view.append({"view": index, "rgb_s": view.rgb_seconds, "mask_s": view.mask_seconds})
+        for first in range(0, len(selected), batch_size):
+            batch = selected[first:first + batch_size]
+            rendered = session.render_many([poses[i] for i in batch],
+                                           [derive_seed(seed, name, "train", i) for i in batch])
+            for index, view in zip(batch, rendered):
+                write_png_atomic(out / TRAIN_FOLDER / f"{index}.png", composite_on_white(view.rgba))
+                report.rgb_seconds += view.rgb_seconds
+                report.mask_seconds += view.mask_seconds
+                report.per_view.append({"view": index, "rgb_s": view.rgb_seconds, "mask_s": view.mask_seconds})
             if progress is not None:
-                progress(done, len(selected), time.perf_counter() - started)
+                progress(first + len(batch), len(selected), time.perf_counter() - started)
         normalisation = session.normalisation
     present = [(i, pose) for i, pose in enumerate(poses) if (out / TRAIN_FOLDER / f"{i}.png").is_file()]
     write_transforms(out, rig.camera_angle_x, present)

@@ -75,9 +75,16 @@ class BlenderScene:
     camera: bpy.types.Object
     instances: list[bpy.types.Object]
     normalisation: Normalisation
+    object_rotation_deg: float | None = None
 
     def set_object_rotation(self, degrees: float) -> None:
-        """Place the model: normalised into the unit sphere, then rotated about world Z."""
+        """Place the model: normalised into the unit sphere, then rotated about world Z.
+
+        Unchanged rotations are skipped: moving the root makes Cycles re-sync every object.
+        """
+        if degrees == self.object_rotation_deg:
+            return
+        self.object_rotation_deg = degrees
         angle = math.radians(degrees)
         rotation = np.eye(4)
         rotation[:2, :2] = [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]

@@ -20,6 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import bpy
 import numpy as np
@@ -141,17 +142,40 @@ class RenderSession:
             seconds = time.perf_counter() - started
         return path, seconds
 
-    def render(self, pose: CameraPose, seed: int) -> RenderedView:
-        """Render one view: RGB pass then instance-ID pass."""
+    def _place(self, pose: CameraPose) -> None:
         from mathutils import Matrix
 
         self.built.camera.matrix_world = Matrix([list(map(float, row)) for row in pose.camera_to_world])
         self.built.set_object_rotation(pose.object_rotation_deg)
-        self.rgb_scene.cycles.seed = seed % (2**31)
-        rgb_path, rgb_seconds = self._render(self.rgb_scene, "rgb.png")
-        id_path, mask_seconds = self._render(self.id_scene, "ids.exr")
-        with Image.open(rgb_path) as image:
-            rgba = np.asarray(image.convert("RGBA")).copy()
-        ids = compat.read_image_pixels(str(id_path))
-        instance_ids = np.where(ids[:, :, 3] > 0.5, np.rint(ids[:, :, 0]).astype(np.int64) - 1, -1)
-        return RenderedView(rgba, instance_ids.astype(np.int32), rgb_seconds, mask_seconds)
+
+    def render_many(self, poses: Sequence[CameraPose], seeds: Sequence[int]) -> list[RenderedView]:
+        """Render several views: all their RGB passes, then all their ID passes.
+
+        Cycles keeps one persistent session per scene only while the same scene renders again,
+        so grouping the passes avoids re-synchronising the scene on every view.
+        """
+        if len(poses) != len(seeds):
+            raise ValueError("one seed per pose")
+        colour: list[tuple[np.ndarray, float]] = []
+        for pose, seed in zip(poses, seeds):
+            self._place(pose)
+            self.rgb_scene.cycles.seed = seed % (2**31)
+            path, seconds = self._render(self.rgb_scene, "rgb.png")
+            with Image.open(path) as image:
+                colour.append((np.asarray(image.convert("RGBA")).copy(), seconds))
+        id_renders = []
+        for number, pose in enumerate(poses):
+            self._place(pose)
+            id_renders.append(self._render(self.id_scene, f"ids{number}.exr"))
+        # Read the ID images only now: loading images into Blender between renders would make
+        # Cycles re-synchronise the scene.
+        views = []
+        for (rgba, rgb_seconds), (path, mask_seconds) in zip(colour, id_renders):
+            ids = compat.read_image_pixels(str(path))
+            instance_ids = np.where(ids[:, :, 3] > 0.5, np.rint(ids[:, :, 0]).astype(np.int64) - 1, -1)
+            views.append(RenderedView(rgba, instance_ids.astype(np.int32), rgb_seconds, mask_seconds))
+        return views
+
+    def render(self, pose: CameraPose, seed: int) -> RenderedView:
+        """Render one view: RGB pass then instance-ID pass."""
+        return self.render_many([pose], [seed])[0]
