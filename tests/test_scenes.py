@@ -72,3 +72,17 @@ def test_scene_loads_with_the_official_library(category, official_ldraw, embedde
     embedded = embedded_assemblies[category]
     assert [i.part_id for i in official.instances] == [i.part_id for i in embedded.instances]
     np.testing.assert_allclose(official.bounding_box(), embedded.bounding_box(), atol=1.0)
+
+
+def test_authoring_tool_reproduces_the_committed_scenes(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    subprocess.run([sys.executable, str(REPO / "tools" / "author_scenes.py"), "--out", str(tmp_path)], check=True,
+                   capture_output=True, cwd=REPO)
+    committed = sorted((REPO / "scenes").glob("*.*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in committed]
+    for path in committed:
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name

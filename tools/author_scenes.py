@@ -8,35 +8,48 @@ and writes ``scenes/<NNName>.ldr`` plus ``scenes/<NNName>.yaml`` for each one.
 How it works
 ------------
 1. **Description** - every animal is one function (see ``ANIMALS``) that builds
-   a :class:`Model` out of solid shapes (ellipsoids, boxes, tapered limbs),
-   each with an LDraw colour and a body-region *group* (``head``, ``leg_front_left``,
-   ...).  Horizontal coordinates are in studs (20 LDU), heights in plates
-   (8 LDU) above the ground; the animal faces -Z, +X is the animal's left.
-   Later shapes overwrite earlier ones, ``paint`` recolours existing voxels
-   (stripes, bellies, masks) and ``carve`` removes them.  Small details (eyes,
-   horns, beaks, fangs) are explicit parts placed on the surface.
+   a :class:`Model` out of solid shapes (``Ellipsoid``, ``Box``, ``Disc``,
+   tapered ``Limb``), each with an LDraw colour and a body-region *group*
+   (``head``, ``leg_front_left``, ...).  Horizontal coordinates are in studs
+   (20 LDU), heights in plates (8 LDU) above the ground; the animal faces -Z
+   and +X is its left.  Later shapes overwrite earlier ones, ``paint``
+   recolours existing voxels (stripes, bellies, masks; ``Slab`` and
+   ``HalfSpace`` help there) and ``carve`` removes them.  Small details
+   (eyes, horns, beaks, fangs, ears) are explicit parts set into the surface,
+   resting on top of it or hanging below it.
 2. **Voxelisation** - the model declares horizontal *bands* (brick bands are 3
-   plates, plate bands 1 plate).  Each shape is sampled at the centre of every
-   (stud x stud x band) cell.
-3. **Packing** - band by band, bottom to top, every colour region is
-   covered greedily with the largest fitting rectangular parts, the preferred
-   orientation and scan direction alternating between bands so that joints
-   are staggered and parts interlock.  Exposed top edges of brick bands are
-   capped with 45 degree slopes (overhanging lower edges with inverted slopes),
-   exposed plate tops with tiles, and groups may ask for round 1x1 caps.
+   plates, plate bands 1 plate).  Shapes are sampled at the centre of every
+   (stud x stud x band) cell; limbs at every plate so sloping limbs stay
+   connected from band to band.
+3. **Packing** - band by band, bottom to top, every colour region is covered
+   greedily with the largest fitting rectangular parts (bricks in brick bands,
+   plates in plate bands), starting from the most constrained cells,
+   preferring parts that touch something above or below and alternating
+   orientation and scan direction between bands so that joints are staggered
+   and parts interlock.  Exposed top edges of brick bands are capped with 45
+   degree slopes facing outwards (overhanging lower edges with inverted
+   slopes), exposed plate tops with tiles, and groups may ask for round 1x1
+   caps instead.  A repair pass then re-splits parts until the whole model is
+   one stud-connected structure.
 4. **Checks** - the written ``.ldr`` text is parsed back and verified with an
-   occupancy grid at (stud, stud, plate) resolution: allowed parts/colours,
-   Y-only rotations, no overlapping volume, every part joined to every other
-   through stud connections (one component), model on the ground, centre of
-   mass over its footprint, >= 60 parts, >= 3 colours and an ``eye`` group.
-   Any failure raises :class:`ModelError`.
+   occupancy grid at (stud, stud, plate) resolution: allowed parts, colours
+   and Y-only rotations, no overlapping volume, no stud under an underside
+   that cannot take it, slopes facing open space, every part joined to every
+   other through stud connections (one component), the model standing on the
+   ground with its centre of mass over its footprint, >= 60 parts, >= 3
+   colours and an ``eye`` group; the YAML must load back.  The part
+   catalogue itself is checked against the official LDraw geometry when the
+   library is available.  Any failure raises :class:`ModelError` and the
+   tool exits non-zero.
 5. **Previews** (``--preview DIR``) - a small numpy z-buffer rasteriser draws
-   front / side / top / three-quarter views of simplified part meshes.
+   front / side / top / three-quarter views of simplified part meshes per
+   model plus a contact sheet of all models at one scale.
 
 Usage::
 
-    python3 tools/author_scenes.py                 # write scenes/*.ldr|yaml
-    python3 tools/author_scenes.py --preview /tmp/p # also write preview PNGs
+    python3 tools/author_scenes.py                  # write scenes/*.ldr|yaml
+    python3 tools/author_scenes.py --preview /tmp/p  # also write preview PNGs
+    python3 tools/author_scenes.py --only 11Pig      # rebuild selected scenes
 """
 
 from __future__ import annotations
@@ -50,6 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENES_DIR = REPO_ROOT / "scenes"
@@ -111,12 +125,11 @@ COLOURS: dict[int, tuple[str, str]] = {
 }
 
 # Colour names used in the animal descriptions.
-BLACK, BLUE, GREEN, RED, DARK_PINK, BROWN = 0, 1, 2, 4, 5, 6
-LIGHT_GREY, DARK_GREY, PINK, YELLOW, WHITE, TAN = 7, 8, 13, 14, 15, 19
-ORANGE, MAGENTA, LIME, DARK_TAN, MEDIUM_LAVENDER, LAVENDER = 25, 26, 27, 28, 30, 31
-REDDISH_BROWN, LBG, DBG, MEDIUM_BLUE, LIGHT_NOUGAT = 70, 71, 72, 73, 78
-MEDIUM_NOUGAT, NOUGAT, BRIGHT_LIGHT_ORANGE, BRIGHT_LIGHT_YELLOW = 84, 92, 191, 226
-DARK_BLUE, DARK_GREEN, DARK_BROWN, DARK_RED, MEDIUM_AZURE, DARK_ORANGE = 272, 288, 308, 320, 322, 484
+BLACK, BLUE, GREEN, RED, DARK_PINK, BROWN, PINK, YELLOW, WHITE = 0, 1, 2, 4, 5, 6, 13, 14, 15
+TAN, ORANGE, LIME, DARK_TAN, MEDIUM_LAVENDER, REDDISH_BROWN = 19, 25, 27, 28, 30, 70
+LBG, DBG, MEDIUM_NOUGAT, BRIGHT_LIGHT_ORANGE, BRIGHT_LIGHT_YELLOW = 71, 72, 84, 191, 226
+DARK_BLUE, DARK_GREEN, DARK_BROWN, DARK_RED = 272, 288, 308, 320
+MEDIUM_AZURE, DARK_ORANGE = 322, 484
 
 
 # --------------------------------------------------------------------------
@@ -168,6 +181,7 @@ class PartDef:
 
 
 def _catalogue() -> dict[str, PartDef]:
+    """The allowed parts (all exist in the official LDraw library)."""
     parts: list[PartDef] = []
     rect = {(1, 1): ("3005", "3024"), (2, 1): ("3004", "3023b"), (3, 1): ("3622", "3623"),
             (4, 1): ("3010", "3710"), (6, 1): ("3009", "3666"), (8, 1): ("3008", "3460"),
@@ -292,6 +306,11 @@ class Shape:
         """Axis-aligned bounds (lo, hi)."""
         raise NotImplementedError
 
+    def contains_band(self, x: np.ndarray, y0: np.ndarray, y1: np.ndarray, z: np.ndarray
+                      ) -> np.ndarray:
+        """Whether cells spanning heights y0..y1 belong to the shape (sampled at the centre)."""
+        return self.contains(x, (y0 + y1) / 2, z)
+
     def mirrored(self) -> Shape:
         """The shape reflected in the x = 0 plane."""
         raise NotImplementedError
@@ -354,7 +373,8 @@ class Disc(Shape):
 
     def contains(self, x, y, z):
         (cx, cz), (rx, rz) = self.centre, self.radii
-        return (((x - cx) / rx) ** 2 + ((z - cz) / rz) ** 2 <= 1.0) & (y > self.y[0]) & (y < self.y[1])
+        inside = ((x - cx) / rx) ** 2 + ((z - cz) / rz) ** 2 <= 1.0
+        return inside & (y > self.y[0]) & (y < self.y[1])
 
     def bounds(self):
         (cx, cz), (rx, rz) = self.centre, self.radii
@@ -386,6 +406,14 @@ class Limb(Shape):
         dist2 = (px - t * d[0]) ** 2 + (py - t * d[1]) ** 2 + (pz - t * d[2]) ** 2
         radius = self.r0 + (r1 - self.r0) * t
         return dist2 <= radius ** 2 + 1e-9
+
+    def contains_band(self, x, y0, y1, z):
+        """Limbs are sampled at every plate of a band, so a sloping limb keeps overlapping
+        from one band to the next and stays stud-connected."""
+        inside = np.zeros(np.broadcast(x, y0, z).shape, dtype=bool)
+        for offset in (0.5, 1.5, 2.5):
+            inside |= self.contains(x, y0 + offset, z) & (y0 + offset < y1)
+        return inside
 
     def bounds(self):
         r = max(self.r0, self.r0 if self.r1 is None else self.r1)
@@ -421,6 +449,31 @@ class Slab(Shape):
         return Slab(_flip(self.point), (-n[0], n[1], n[2]), self.half)
 
 
+@dataclass(frozen=True)
+class HalfSpace(Shape):
+    """Everything on the ``normal`` side of a plane through ``point`` (studs, y scaled).
+
+    Used with ``paint`` for colour boundaries; a tilted boundary lets the
+    colours overlap from band to band, which keeps both sides stud-connected.
+    """
+
+    point: Vec3
+    normal: Vec3
+
+    def contains(self, x, y, z):
+        n = self.normal
+        return ((x - self.point[0]) * n[0] + (y - self.point[1]) * Y_SCALE * n[1]
+                + (z - self.point[2]) * n[2]) >= 0
+
+    def bounds(self):
+        inf = float("inf")
+        return (-inf, -inf, -inf), (inf, inf, inf)
+
+    def mirrored(self):
+        n = self.normal
+        return HalfSpace(_flip(self.point), (-n[0], n[1], n[2]))
+
+
 # --------------------------------------------------------------------------
 # Model description
 # --------------------------------------------------------------------------
@@ -442,8 +495,8 @@ class ShapeOp:
 class PartOp:
     """Place an explicit detail part.
 
-    ``mode`` is ``at`` (absolute bottom level), ``top`` (resting on the highest
-    thing in its footprint columns, optionally below ``level``), ``under``
+    ``mode`` is ``top`` (resting on the highest thing in its footprint
+    columns, optionally below ``level``), ``under``
     (hanging below the lowest voxel at or above ``level``) or ``face``
     (replacing the outermost voxel hit by a ray travelling against ``facing``
     in the band containing ``level``).
@@ -505,7 +558,8 @@ class Model:
         flipped = {"+x": "-x", "-x": "+x"}.get(facing, facing)
         mx = -x - size
         self.ops.append(_named(op, x + 0.5))
-        self.ops.append(_named(PartOp(mode, number, colour, group, mx, z, level, flipped), mx + 0.5))
+        twin = PartOp(mode, number, colour, group, mx, z, level, flipped)
+        self.ops.append(_named(twin, mx + 0.5))
         return self
 
     def eyes(self, x: int, level: int, colour: int = BLACK, number: str = "3062b",
@@ -520,7 +574,11 @@ class Model:
         return self.part("face", number, colour, group, 0, z, level, facing, mirror=True)
 
     def cap(self, groups: Iterable[str], top: str = "slope", bottom: str = "slope") -> Model:
-        """Capping style for groups (prefix match): top slope|round|tile|none, bottom slope|none."""
+        """Capping style for groups (prefix match): top slope|round|none, bottom slope|none.
+
+        ``slope`` caps exposed brick edges with slopes and exposed plates with
+        tiles, ``round`` uses 1x1 round bricks / round plates (a woolly look).
+        """
         for g in groups:
             self.caps[g] = (top, bottom)
         return self
@@ -596,6 +654,8 @@ class Builder:
         # Explicit parts and the plate levels they occupy: (level, x, z) -> index.
         self.parts: list[Placement] = []
         self.explicit: dict[tuple[int, int, int], int] = {}
+        # Packed and explicit parts by the plate level of their top (filled by pack).
+        self._tops: dict[int, list[Placement]] = {}
 
     # -- helpers ------------------------------------------------------------
     def _group_id(self, name: str) -> int:
@@ -603,15 +663,18 @@ class Builder:
             self.groups.append(name)
         return self.groups.index(name)
 
-    def _grid_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _grid_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Cell centres x, z and band bottoms/tops y0, y1 broadcast over the grid."""
         nb, nx, nz = self.colour.shape
-        y = np.array([bottom + h / 2 for bottom, h in self.bands])[:, None, None]
+        full = (nb, nx, nz)
+        y0 = np.array([bottom for bottom, _ in self.bands], dtype=float)[:, None, None]
+        y1 = np.array([bottom + h for bottom, h in self.bands], dtype=float)[:, None, None]
         x = (self.x0 + np.arange(nx) + 0.5)[None, :, None]
         z = (self.z0 + np.arange(nz) + 0.5)[None, None, :]
-        return (np.broadcast_to(x, (nb, nx, nz)), np.broadcast_to(y, (nb, nx, nz)),
-                np.broadcast_to(z, (nb, nx, nz)))
+        return tuple(np.broadcast_to(a, full) for a in (x, y0, y1, z))
 
     def _surface(self) -> np.ndarray:
+        """Filled voxels with at least one empty face neighbour."""
         filled = self.colour >= 0
         padded = np.pad(filled, 1)
         inner = np.ones_like(filled)
@@ -621,38 +684,42 @@ class Builder:
         return filled & ~inner
 
     def _matches(self, only: tuple[str, ...]) -> np.ndarray:
+        """Filled voxels whose group starts with one of ``only`` (all when empty)."""
         if not only:
             return self.colour >= 0
         ids = [i for i, g in enumerate(self.groups) if g.startswith(only)]
         return np.isin(self.group, ids)
+
+    def _inside(self, x: int, z: int) -> bool:
+        """Whether world cell (x, z) lies on the voxel grid."""
+        return 0 <= x - self.x0 < self.colour.shape[1] and 0 <= z - self.z0 < self.colour.shape[2]
 
     def occupied(self, level: int, x: int, z: int) -> bool:
         """Whether plate level ``level`` at world cell (x, z) holds a voxel or a part."""
         if (level, x, z) in self.explicit:
             return True
         b = self.level_band.get(level)
-        i, k = x - self.x0, z - self.z0
-        if b is None or not (0 <= i < self.colour.shape[1] and 0 <= k < self.colour.shape[2]):
+        if b is None or not self._inside(x, z):
             return False
-        return bool(self.colour[b, i, k] >= 0)
+        return bool(self.colour[b, x - self.x0, z - self.z0] >= 0)
 
     def level_mask(self, level: int) -> np.ndarray:
         """Occupancy (voxels and explicit parts) of one plate level over the grid."""
         b = self.level_band.get(level)
         mask = self.colour[b] >= 0 if b is not None else np.zeros(self.colour.shape[1:], bool)
         for (lv, x, z) in self.explicit:
-            if lv == level:
+            if lv == level and self._inside(x, z):
                 mask[x - self.x0, z - self.z0] = True
         return mask
 
     # -- voxelisation ---------------------------------------------------------
     def voxelise(self) -> None:
         """Apply all shape operations to the voxel grid."""
-        x, y, z = self._grid_points()
+        x, y0, y1, z = self._grid_points()
         for op in self.model.ops:
             if not isinstance(op, ShapeOp):
                 continue
-            inside = op.shape.contains(x, y, z)
+            inside = op.shape.contains_band(x, y0, y1, z)
             if op.kind == "add":
                 self.colour[inside] = op.colour
                 self.group[inside] = self._group_id(op.group)
@@ -669,15 +736,16 @@ class Builder:
 
     # -- explicit parts -------------------------------------------------------
     def _column_top(self, x: int, z: int, below: int | None) -> int:
-        """Level just above the highest occupied level of a column (optionally under ``below``)."""
+        """Level above the highest occupied one of a column below ``below`` (0: empty)."""
         start = below - 1 if below is not None else max(
             [max(self.level_band)] + [lv for lv, _, _ in self.explicit])
         for lv in range(start, -1, -1):
             if self.occupied(lv, x, z):
                 return lv + 1
-        raise ModelError(f"{self.model.name}: nothing to rest a part on at ({x}, {z})")
+        return 0
 
     def _face_cell(self, op: PartOp) -> tuple[int, int, int]:
+        """(band, x, z) of the outermost voxel a face detail replaces."""
         b = self.level_band.get(op.level)
         if b is None:
             raise ModelError(f"{self.model.name}: level {op.level} outside the bands")
@@ -712,10 +780,11 @@ class Builder:
             else:
                 probe = place_part(op.number, op.colour, op.group, op.x, op.z, 0, op.facing)
                 cols = [(c[0], c[1]) for c in probe.cells()]
-                if op.mode == "at":
-                    bottom = op.level
-                elif op.mode == "top":
-                    bottom = max(self._column_top(x, z, op.level) for x, z in cols)
+                if op.mode == "top":
+                    tops = [self._column_top(x, z, op.level) for x, z in cols]
+                    if not any(tops):
+                        raise ModelError(f"{self.model.name}: nothing to rest {op.group} on")
+                    bottom = max(tops)
                 elif op.mode == "under":
                     lows = []
                     for x, z in cols:
@@ -733,6 +802,7 @@ class Builder:
             self._claim(p)
 
     def _claim(self, p: Placement) -> None:
+        """Register a detail part and remove the voxels it replaces."""
         lo, hi = p.levels()
         index = len(self.parts)
         self.parts.append(p)
@@ -743,9 +813,9 @@ class Builder:
                                      f"another detail at level {lv}, cell ({x}, {z})")
                 self.explicit[(lv, x, z)] = index
                 b = self.level_band.get(lv)
-                i, k = x - self.x0, z - self.z0
-                if b is None or not (0 <= i < self.colour.shape[1] and 0 <= k < self.colour.shape[2]):
+                if b is None or not self._inside(x, z):
                     continue
+                i, k = x - self.x0, z - self.z0
                 if self.colour[b, i, k] >= 0:
                     bottom, h = self.bands[b]
                     if bottom < lo or bottom + h > hi:
@@ -758,7 +828,7 @@ class Builder:
     def pack(self) -> list[Placement]:
         """Cover all voxels with parts, band by band; returns all placements."""
         placed = list(self.parts)
-        self._tops: dict[int, list[Placement]] = {}
+        self._tops = {}
         for p in placed:
             self._tops.setdefault(p.levels()[1], []).append(p)
         for b, (bottom, h) in enumerate(self.bands):
@@ -774,17 +844,21 @@ class Builder:
                 style_bottom[self.group[b] == gid] = bot
             out: list[Placement] = []
             if h == BRICK:
+                solid = self.level_mask(bottom) | self.level_mask(bottom + 1) \
+                    | self.level_mask(bottom + 2)
+                real_below = below if bottom else ~below
                 cap_top = free & ~above & (style_top == "slope")
-                out += self._slopes(b, key, free, cap_top, SLOPE_BY_WIDTH, "top")
+                out += self._slopes(b, key, free, solid, cap_top, SLOPE_BY_WIDTH, real_below, above)
                 cap_bottom = free & ~below & (style_bottom == "slope")
-                out += self._slopes(b, key, free, cap_bottom, INVERTED_BY_WIDTH, "bottom")
+                out += self._slopes(b, key, free, solid, cap_bottom, INVERTED_BY_WIDTH, above,
+                                    below)
                 rounds = free & ~above & below & (style_top == "round")
-                out += self._singles(b, key, free, rounds, "3062b")
+                out += self._singles(b, free, rounds, "3062b")
                 out += self._cover(b, key, free, free.copy(), BRICK_SIZES)
             else:
                 rounds = free & ~above & below & (style_top == "round")
-                out += self._singles(b, key, free, rounds, "6141")
-                tiles = free & ~above & below & np.isin(style_top, ["slope", "tile"])
+                out += self._singles(b, free, rounds, "6141")
+                tiles = free & ~above & below & (style_top == "slope")
                 out += self._cover(b, key, free, tiles, TILE_SIZES)
                 out += self._cover(b, key, free, free.copy(), PLATE_SIZES)
             for p in out:
@@ -798,8 +872,9 @@ class Builder:
         best = max(ids, key=lambda g: (ids.count(g), g == ids[0]))
         return int(self.colour[b, cells[0][0], cells[0][1]]), self.groups[best]
 
-    def _singles(self, b: int, key: np.ndarray, free: np.ndarray, mask: np.ndarray,
-                 number: str) -> list[Placement]:
+    def _singles(self, b: int, free: np.ndarray, mask: np.ndarray, number: str
+                 ) -> list[Placement]:
+        """One 1x1 part per free ``mask`` cell of band b."""
         out = []
         for i, k in zip(*np.nonzero(mask & free)):
             colour, group = self._decode(b, [(i, k)])
@@ -808,16 +883,24 @@ class Builder:
             free[i, k] = False
         return out
 
-    def _slopes(self, b: int, key: np.ndarray, free: np.ndarray, cap: np.ndarray,
-                widths: dict[int, str], where: str) -> list[Placement]:
-        """Cap exposed edges: a front cell with open space beyond it and a back cell behind."""
-        nx, nz = free.shape
+    def _slopes(self, b: int, key: np.ndarray, free: np.ndarray, solid: np.ndarray,
+                cap: np.ndarray,
+                widths: dict[int, str], held: np.ndarray, held_back: np.ndarray
+                ) -> list[Placement]:
+        """Cap exposed edges: a front cell with open space beyond it and a back cell behind.
+
+        ``solid`` marks cells of the band taken by voxels or detail parts.
+        A slope must be held by something: ``held`` marks cells where the
+        slope's fully studded side (bottom of a slope, top of an inverted
+        slope) meets another part, ``held_back`` where its back-row-only side
+        does.
+        """
         out = []
         while True:
             best = None
             for facing in ("-z", "+z", "-x", "+x"):
                 dx, dz = DIRECTIONS[facing]
-                for run in self._slope_runs(key, free, cap, dx, dz):
+                for run in self._slope_runs(key, free, solid, cap, dx, dz, held, held_back):
                     cand = (len(run), facing, run)
                     if best is None or cand[0] > best[0]:
                         best = cand
@@ -827,7 +910,7 @@ class Builder:
             width = max(w for w in widths if w <= len(run))
             cells = run[:width]
             dx, dz = DIRECTIONS[facing]
-            fronts = [(i, k) for i, k in cells]
+            fronts = list(cells)
             backs = [(i - dx, k - dz) for i, k in cells]
             colour, group = self._decode(b, fronts + backs)
             for i, k in fronts + backs:
@@ -838,7 +921,10 @@ class Builder:
                                   min(zs) + self.z0, self.bands[b][0], facing))
 
     @staticmethod
-    def _slope_runs(key, free, cap, dx, dz) -> list[list[tuple[int, int]]]:
+    def _slope_runs(key: np.ndarray, free: np.ndarray, solid: np.ndarray, cap: np.ndarray,
+                    dx: int, dz: int,
+                    held: np.ndarray, held_back: np.ndarray) -> list[list[tuple[int, int]]]:
+        """Runs of front cells (along the edge) that can take a slope facing (dx, dz)."""
         nx, nz = free.shape
         ok = np.zeros_like(free)
         for i in range(nx):
@@ -846,11 +932,13 @@ class Builder:
                 if not (cap[i, k] and free[i, k]):
                     continue
                 oi, ok_ = i + dx, k + dz
-                if 0 <= oi < nx and 0 <= ok_ < nz and key[oi, ok_] >= 0:
+                if 0 <= oi < nx and 0 <= ok_ < nz and solid[oi, ok_]:
                     continue  # not an edge in this direction
                 bi, bk = i - dx, k - dz
-                if 0 <= bi < nx and 0 <= bk < nz and free[bi, bk] and key[bi, bk] == key[i, k]:
-                    ok[i, k] = True
+                if not (0 <= bi < nx and 0 <= bk < nz and free[bi, bk]
+                        and key[bi, bk] == key[i, k]):
+                    continue
+                ok[i, k] = held[i, k] or held[bi, bk] or held_back[bi, bk]
         runs = []
         # runs along the edge direction (perpendicular to the facing)
         px, pz = (1, 0) if dz else (0, 1)
@@ -870,57 +958,20 @@ class Builder:
 
     def _cover(self, b: int, key: np.ndarray, free: np.ndarray, mask: np.ndarray,
                sizes: dict[tuple[int, int], str]) -> list[Placement]:
-        """Greedily cover ``mask`` cells with rectangles of uniform key.
-
-        The next anchor is the most constrained free cell (fewest free
-        same-key neighbours, ties broken by a scan order that alternates
-        between bands) so that corners and peninsulas join a neighbour rather
-        than being left as isolated 1x1 stacks.  Among the rectangles holding
-        the anchor the largest wins, then the one resting on most distinct
-        parts below, then the band's preferred orientation.
-        """
-        bottom = self.bands[b][0]
-        along_x = b % 2 == 0
-        nx, nz = free.shape
-        ii, kk = np.meshgrid(np.arange(nx), np.arange(nz), indexing="ij")
-        if (b // 2) % 2:
-            ii, kk = nx - 1 - ii, nz - 1 - kk
-        rank = kk * nx + ii if along_x else ii * nz + kk
-        below_ids = self._below_ids(bottom)
-        shapes = sorted({(w, d) for w, d in sizes} | {(d, w) for w, d in sizes})
+        """Cover the free ``mask`` cells of band b with parts (see :func:`greedy_rects`)."""
+        bottom, h = self.bands[b]
+        contact = self.level_mask(bottom + h) | (self.level_mask(bottom - 1) if bottom else False)
+        rects = greedy_rects(np.where(free, key, -1), mask & free, contact,
+                             self._below_ids(bottom), sizes, b % 2 == 0, (b // 2) % 2 == 1)
         out = []
-        while True:
-            todo = mask & free
-            if not todo.any():
-                return out
-            same = np.pad(np.where(todo, key, -1), 1, constant_values=-1)
-            centre = same[1:-1, 1:-1]
-            degree = sum((same[1 + dx:1 + dx + nx, 1 + dz:1 + dz + nz] == centre).astype(int)
-                         for dx, dz in DIRECTIONS.values())
-            order = np.where(todo, degree * rank.size + rank, np.iinfo(np.int64).max)
-            i, k = np.unravel_index(int(np.argmin(order)), order.shape)
-            region = todo & (key == key[i, k])
-            table = np.pad(region.astype(int).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-            best = None
-            for sx, sz in shapes:
-                for x0 in range(max(i - sx + 1, 0), min(i, nx - sx) + 1):
-                    for z0 in range(max(k - sz + 1, 0), min(k, nz - sz) + 1):
-                        filled = (table[x0 + sx, z0 + sz] - table[x0, z0 + sz]
-                                  - table[x0 + sx, z0] + table[x0, z0])
-                        if filled != sx * sz or (best and sx * sz < best[0][0]):
-                            continue
-                        ids = below_ids[x0:x0 + sx, z0:z0 + sz]
-                        bridge = len(np.unique(ids[ids >= 0]))
-                        score = (sx * sz, bridge, (sx >= sz) == along_x)
-                        if best is None or score > best[0]:
-                            best = (score, x0, z0, sx, sz)
-            _, x0, z0, sx, sz = best
+        for x0, z0, sx, sz in rects:
             free[x0:x0 + sx, z0:z0 + sz] = False
-            colour, group = self._decode(b, [(i, k)] + [(a, c) for a in range(x0, x0 + sx)
-                                                        for c in range(z0, z0 + sz)])
+            colour, group = self._decode(b, [(a, c) for a in range(x0, x0 + sx)
+                                             for c in range(z0, z0 + sz)])
             number = sizes.get((sx, sz)) or sizes[(sz, sx)]
             out.append(rect_placement(number, colour, group, x0 + self.x0, z0 + self.z0,
                                       sx, sz, bottom))
+        return out
 
     def _below_ids(self, bottom: int) -> np.ndarray:
         """Index of the part whose top is at ``bottom`` per cell (-1: none), packed so far."""
@@ -929,77 +980,225 @@ class Builder:
             return ids
         for idx, p in enumerate(self._tops.get(bottom, [])):
             for x, z, stud, _ in p.cells():
-                if stud:
+                if stud and self._inside(x, z):
                     ids[x - self.x0, z - self.z0] = idx
         return ids
 
 
     # -- connectivity repair -----------------------------------------------
     def repair(self, placed: list[Placement]) -> list[Placement]:
-        """Re-split neighbouring packed parts until every part is stud-connected.
+        """Re-split packed parts until every part is stud-connected to the rest.
 
-        A loose slope or tile is first tried as plain bricks or plates (which
-        have studs everywhere).  Otherwise a part outside the main component
-        is joined to an adjacent packed part of its band: one rectangle in the loose part's colour spans both,
-        taking either cells of a same-coloured neighbour or *hidden* cells of a
-        differently coloured one (a tongue tucked inside the body, invisible
-        from outside), and the remaining cells are re-covered with plain parts.
-        A change is kept when it reduces the number of loose parts; the loop
-        stops when the model is one component or nothing helps (the check
-        then fails loudly).
+        For the loose components (all but the largest), these changes are
+        tried: turning all their slopes and tiles into plain bricks and
+        plates (which carry studs everywhere); *growing* a loose part: one
+        rectangle in its colour that also takes cells of neighbouring packed
+        parts of its band - same-coloured cells, or cells of another colour
+        that are hidden inside the body (a tongue tucked between the layers
+        above and below) - with the neighbours' remaining cells re-covered by
+        plain parts; finally the whole same-coloured region of the band around
+        a loose part is re-covered in either orientation.  A change is kept
+        when it reduces the number of loose parts; the loop stops when the
+        model is one component or nothing helps (the check then fails loudly).
         """
         explicit = len(self.parts)
         loose = _loose_count(placed)
         while loose:
-            occupied = {(lv, x, z) for p in placed for lv in range(*p.levels())
-                        for x, z, _, _ in p.cells()}
             comps = components(placed)
-            candidates = sorted(i for comp in comps[1:] for i in comp if i >= explicit)
-            for idx in candidates:
-                trial = next((t for t in self._merge_options(placed, idx, explicit, occupied)
-                              if _loose_count(t) < loose), None)
-                if trial is not None:
-                    placed, loose = trial, _loose_count(trial)
-                    break
-            else:
+            trials = (t for comp in reversed(comps[1:])
+                      for t in self._repair_options(placed, comp, explicit))
+            trial = next((t for t in trials if _loose_count(t) < loose), None)
+            if trial is None:
                 return placed
+            placed, loose = trial, _loose_count(trial)
         return placed
 
+    def _repair_options(self, placed: list[Placement], comp: list[int], explicit: int
+                        ) -> Iterable[list[Placement]]:
+        """Candidate layouts that may join the loose component ``comp`` to the rest."""
+        occupied = {(lv, x, z) for p in placed for lv in range(*p.levels())
+                    for x, z, _, _ in p.cells()}
+        capped = [i for i in comp if i >= explicit and placed[i].part.kind in
+                  ("slope", "inverted", "tile")]
+        if capped:
+            new = []
+            for i in capped:
+                p = placed[i]
+                new += _recover({(x, z) for x, z, _, _ in p.cells()}, p.colour, p.group,
+                                p.levels(), occupied)
+            yield [r for k, r in enumerate(placed) if k not in capped] + new
+        for idx in comp:
+            if idx >= explicit:
+                yield from self._grow_options(placed, idx, explicit, occupied)
+        for idx in comp:
+            if idx >= explicit:
+                yield from self._repack_options(placed, idx, explicit, occupied)
+
     @staticmethod
-    def _merge_options(placed: list[Placement], idx: int, explicit: int,
-                       occupied: set[tuple[int, int, int]]) -> Iterable[list[Placement]]:
+    def _repack_options(placed: list[Placement], idx: int, explicit: int,
+                        occupied: set[tuple[int, int, int]]) -> Iterable[list[Placement]]:
+        """Re-cover the whole same-coloured region around a loose part, both orientations."""
+        p = placed[idx]
+        levels = p.levels()
+        lo, hi = levels
+        owner: dict[tuple[int, int], int] = {}
+        for j in range(explicit, len(placed)):
+            q = placed[j]
+            if q.levels() == levels and q.colour == p.colour:
+                for x, z, _, _ in q.cells():
+                    owner[(x, z)] = j
+        region, stack = set(), [c[:2] for c in p.cells()]
+        while stack:
+            c = stack.pop()
+            if c in region or c not in owner:
+                continue
+            region.add(c)
+            stack += [(c[0] + dx, c[1] + dz) for dx, dz in DIRECTIONS.values()]
+        involved = sorted({owner[c] for c in region})
+        x0 = min(x for x, _ in region) - 1
+        z0 = min(z for _, z in region) - 1
+        shape = (max(x for x, _ in region) - x0 + 2, max(z for _, z in region) - z0 + 2)
+        mask = np.zeros(shape, dtype=bool)
+        contact = np.zeros(shape, dtype=bool)
+        for x, z in region:
+            mask[x - x0, z - z0] = True
+            contact[x - x0, z - z0] = _touches(occupied, (x, z), levels)
+        below = np.full(shape, -1, dtype=np.int64)
+        for j, q in enumerate(placed):
+            if q.levels()[1] == lo:
+                for x, z, stud, _ in q.cells():
+                    if stud and 0 <= x - x0 < shape[0] and 0 <= z - z0 < shape[1]:
+                        below[x - x0, z - z0] = j
+        sizes = BRICK_SIZES if hi - lo == BRICK else PLATE_SIZES
+        rest = [r for k, r in enumerate(placed) if k not in involved]
+        for along_x in (True, False):
+            new = []
+            for rx, rz, sx, sz in greedy_rects(np.where(mask, 0, -1), mask, contact, below,
+                                               sizes, along_x, False):
+                cells = [(x + x0, z + z0) for x in range(rx, rx + sx) for z in range(rz, rz + sz)]
+                groups = [placed[owner[c]].group for c in cells]
+                group = max(groups, key=lambda g: (groups.count(g), g == groups[0]))
+                new.append(rect_placement(sizes.get((sx, sz)) or sizes[(sz, sx)], p.colour, group,
+                                          rx + x0, rz + z0, sx, sz, lo))
+            yield rest + new
+
+    @staticmethod
+    def _grow_options(placed: list[Placement], idx: int, explicit: int,
+                      occupied: set[tuple[int, int, int]]) -> Iterable[list[Placement]]:
+        """Layouts where a loose part grows into cells of its band neighbours."""
         p = placed[idx]
         levels = p.levels()
         sizes = BRICK_SIZES if levels[1] - levels[0] == BRICK else PLATE_SIZES
         mine = {(x, z) for x, z, _, _ in p.cells()}
-        rest = [r for k, r in enumerate(placed) if k != idx]
-        if p.part.kind in ("slope", "inverted", "tile"):
-            yield rest + [rect_placement(sizes.get((sx, sz)) or sizes[(sz, sx)], p.colour,
-                                         p.group, x0, z0, sx, sz, levels[0])
-                          for x0, z0, sx, sz in cover_cells(mine, sizes)]
-        ring = {(x + dx, z + dz) for x, z in mine for dx, dz in DIRECTIONS.values()} - mine
+        owner: dict[tuple[int, int], int] = {}
         for j in range(explicit, len(placed)):
             q = placed[j]
-            if j == idx or q.levels() != levels:
-                continue
-            theirs = {(x, z) for x, z, _, _ in q.cells()}
-            if not theirs & ring:
-                continue
-            shared = theirs if q.colour == p.colour else {
-                c for c in theirs if _hidden(occupied, c, levels)}
-            for rect in _rectangles(mine | shared, sizes):
-                inside = {(x, z) for x in range(rect[0], rect[0] + rect[2])
-                          for z in range(rect[1], rect[1] + rect[3])}
-                if not (inside & mine and inside & shared):
-                    continue
-                group = p.group if len(inside & mine) >= len(inside & shared) else q.group
-                pieces = [(rect, p.colour, group)]
-                pieces += [(r, p.colour, p.group) for r in cover_cells(mine - inside, sizes)]
-                pieces += [(r, q.colour, q.group) for r in cover_cells(theirs - inside, sizes)]
-                new = [rect_placement(sizes.get((sx, sz)) or sizes[(sz, sx)], colour, g,
-                                      x0, z0, sx, sz, levels[0])
-                       for (x0, z0, sx, sz), colour, g in pieces]
-                yield [r for k, r in enumerate(placed) if k not in (idx, j)] + new
+            if j != idx and q.levels() == levels:
+                for x, z, _, _ in q.cells():
+                    if q.colour == p.colour or _hidden(occupied, (x, z), levels):
+                        owner[(x, z)] = j
+        allowed = mine | set(owner)
+        shapes = sorted({(w, d) for w, d in sizes} | {(d, w) for w, d in sizes})
+        rects = set()
+        for px, pz in mine:
+            for sx, sz in shapes:
+                for x0 in range(px - sx + 1, px + 1):
+                    for z0 in range(pz - sz + 1, pz + 1):
+                        cells = {(x, z) for x in range(x0, x0 + sx) for z in range(z0, z0 + sz)}
+                        if cells <= allowed and cells - mine:
+                            rects.add((x0, z0, sx, sz))
+        for x0, z0, sx, sz in sorted(rects, key=lambda r: (-r[2] * r[3], r)):
+            inside = {(x, z) for x in range(x0, x0 + sx) for z in range(z0, z0 + sz)}
+            touched = sorted({owner[c] for c in inside - mine})
+            kept = [r for k, r in enumerate(placed) if k != idx and k not in touched]
+            for along_x in (True, False):
+                new = [rect_placement(sizes.get((sx, sz)) or sizes[(sz, sx)], p.colour, p.group,
+                                      x0, z0, sx, sz, levels[0])]
+                new += _recover(mine - inside, p.colour, p.group, levels, occupied, along_x)
+                for j in touched:
+                    q = placed[j]
+                    rest = {(x, z) for x, z, _, _ in q.cells()} - inside
+                    new += _recover(rest, q.colour, q.group, levels, occupied, along_x)
+                yield kept + new
+
+
+def greedy_rects(key: np.ndarray, mask: np.ndarray, contact: np.ndarray, below: np.ndarray,
+                 sizes: dict[tuple[int, int], str], along_x: bool, reverse: bool
+                 ) -> list[tuple[int, int, int, int]]:
+    """Greedily cover ``mask`` cells with allowed rectangles of uniform ``key``.
+
+    The next anchor is the most constrained cell (fewest uncovered same-key
+    neighbours, ties broken by a scan order along X or Z, optionally reversed)
+    so that corners and peninsulas join a neighbour rather than being left as
+    isolated 1x1 stacks.  Among the rectangles holding the anchor, those
+    touching anything above or below (``contact``) win, then the largest,
+    then the one resting on most distinct parts below (``below`` holds part
+    ids, -1 for none), then the preferred orientation.  Returns rectangles
+    (x0, z0, sx, sz) in array coordinates.
+    """
+    nx, nz = mask.shape
+    ii, kk = np.meshgrid(np.arange(nx), np.arange(nz), indexing="ij")
+    if reverse:
+        ii, kk = nx - 1 - ii, nz - 1 - kk
+    rank = kk * nx + ii if along_x else ii * nz + kk
+    shapes = sorted({(w, d) for w, d in sizes} | {(d, w) for w, d in sizes})
+    todo = mask.copy()
+    out = []
+    while todo.any():
+        same = np.pad(np.where(todo, key, -1), 1, constant_values=-1)
+        centre = same[1:-1, 1:-1]
+        degree = sum((same[1 + dx:1 + dx + nx, 1 + dz:1 + dz + nz] == centre).astype(int)
+                     for dx, dz in DIRECTIONS.values())
+        order = np.where(todo, degree * rank.size + rank, np.iinfo(np.int64).max)
+        i, k = np.unravel_index(int(np.argmin(order)), order.shape)
+        region = todo & (key == key[i, k])
+        table = np.pad(region.astype(int).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        best = None
+        for sx, sz in shapes:
+            for x0 in range(max(i - sx + 1, 0), min(i, nx - sx) + 1):
+                for z0 in range(max(k - sz + 1, 0), min(k, nz - sz) + 1):
+                    filled = (table[x0 + sx, z0 + sz] - table[x0, z0 + sz]
+                              - table[x0 + sx, z0] + table[x0, z0])
+                    if filled != sx * sz:
+                        continue
+                    ids = below[x0:x0 + sx, z0:z0 + sz]
+                    score = (bool(contact[x0:x0 + sx, z0:z0 + sz].any()), sx * sz,
+                             len(np.unique(ids[ids >= 0])), (sx >= sz) == along_x)
+                    if best is None or score > best[0]:
+                        best = (score, x0, z0, sx, sz)
+        _, x0, z0, sx, sz = best
+        todo[x0:x0 + sx, z0:z0 + sz] = False
+        out.append((x0, z0, sx, sz))
+    return out
+
+
+def _recover(cells: set[tuple[int, int]], colour: int, group: str, levels: tuple[int, int],
+             occupied: set[tuple[int, int, int]], along_x: bool = True) -> list[Placement]:
+    """Plain bricks or plates (by band height) covering a cell set, preferring contact."""
+    if not cells:
+        return []
+    lo, hi = levels
+    sizes = BRICK_SIZES if hi - lo == BRICK else PLATE_SIZES
+    x0 = min(x for x, _ in cells)
+    z0 = min(z for _, z in cells)
+    shape = (max(x for x, _ in cells) - x0 + 1, max(z for _, z in cells) - z0 + 1)
+    mask = np.zeros(shape, dtype=bool)
+    contact = np.zeros(shape, dtype=bool)
+    for x, z in cells:
+        mask[x - x0, z - z0] = True
+        contact[x - x0, z - z0] = _touches(occupied, (x, z), levels)
+    rects = greedy_rects(np.where(mask, 0, -1), mask, contact, np.full(shape, -1), sizes,
+                         along_x, False)
+    return [rect_placement(sizes.get((sx, sz)) or sizes[(sz, sx)], colour, group,
+                           rx + x0, rz + z0, sx, sz, lo) for rx, rz, sx, sz in rects]
+
+
+def _touches(occupied: set[tuple[int, int, int]], cell: tuple[int, int],
+             levels: tuple[int, int]) -> bool:
+    """Whether a cell over plate levels [lo, hi) has anything directly above or below."""
+    x, z = cell
+    lo, hi = levels
+    return (hi, x, z) in occupied or (lo > 0 and (lo - 1, x, z) in occupied)
 
 
 def _hidden(occupied: set[tuple[int, int, int]], cell: tuple[int, int],
@@ -1018,47 +1217,26 @@ def _loose_count(placed: Sequence[Placement]) -> int:
     return sum(len(c) for c in components(placed)[1:])
 
 
-def _rectangles(cells: set[tuple[int, int]], sizes: dict[tuple[int, int], str]
-                ) -> list[tuple[int, int, int, int]]:
-    """All allowed rectangles (x0, z0, sx, sz) inside a cell set, largest first."""
-    shapes = sorted({(w, d) for w, d in sizes} | {(d, w) for w, d in sizes})
-    out = []
-    for x0, z0 in sorted(cells):
-        for sx, sz in shapes:
-            if all((x, z) in cells for x in range(x0, x0 + sx) for z in range(z0, z0 + sz)):
-                out.append((x0, z0, sx, sz))
-    return sorted(out, key=lambda r: (-r[2] * r[3], r))
-
-
-def cover_cells(cells: set[tuple[int, int]], sizes: dict[tuple[int, int], str]
-                ) -> list[tuple[int, int, int, int]]:
-    """Cover a cell set with allowed rectangles, repeatedly taking the largest."""
-    left, out = set(cells), []
-    while left:
-        x0, z0, sx, sz = _rectangles(left, sizes)[0]
-        out.append((x0, z0, sx, sz))
-        left -= {(x, z) for x in range(x0, x0 + sx) for z in range(z0, z0 + sz)}
-    return out
-
-
 def build(model: Model) -> list[Placement]:
-    """Voxelise, detail and pack a model into placements (not yet checked)."""
+    """Voxelise, detail and pack a model into placements (not yet checked).
+
+    The result is shifted by whole studs so that its footprint is centred on
+    x = z = 0.
+    """
     builder = Builder(model)
     builder.voxelise()
     builder.place_details()
-    return builder.repair(builder.pack())
+    placed = builder.repair(builder.pack())
+    cells = [c for p in placed for c in p.cells()]
+    shift = [-round((min(c[i] for c in cells) + max(c[i] for c in cells) + 1) / 2) * STUD
+             for i in (0, 1)]
+    return [Placement(p.number, p.colour, p.group,
+                      (p.pos[0] + shift[0], p.pos[1], p.pos[2] + shift[1]), p.rot) for p in placed]
 
 
 # --------------------------------------------------------------------------
 # LDraw text
 # --------------------------------------------------------------------------
-
-
-def _num(v: float) -> str:
-    """Format a number without trailing zeros (and without negative zero)."""
-    if float(v).is_integer():
-        return str(int(v) + 0)
-    return f"{v:.4f}".rstrip("0").rstrip(".")
 
 
 def to_ldr(category: str, model: Model, placements: Sequence[Placement]) -> str:
@@ -1074,7 +1252,7 @@ def to_ldr(category: str, model: Model, placements: Sequence[Placement]) -> str:
             lines.append("0 STEP")
         step = bottom
         lines.append(f"0 MLCAD BTG {p.group}")
-        nums = " ".join(_num(v) for v in (*p.pos, *p.rot))
+        nums = " ".join(str(v) for v in (*p.pos, *p.rot))
         lines.append(f"1 {p.colour} {nums} {p.number}.dat")
     return "\n".join(lines) + "\n"
 
@@ -1155,7 +1333,15 @@ def components(placements: Sequence[Placement]) -> list[list[int]]:
 
 def check_model(name: str, placements: Sequence[Placement], prefer_groups: Sequence[str] = ()
                 ) -> Report:
-    """Verify a model's parts, occupancy, connectivity and content; raise ModelError."""
+    """Verify a model's parts, occupancy, connectivity and content; raise ModelError.
+
+    Checked: allowed parts, colours and Y-only rotations; no two parts share
+    a (stud, stud, plate) cell; no stud pokes into an underside that cannot
+    take it; slopes face open space; all parts form one stud-connected component; the model stands
+    on level 0 with its centre of mass over its ground footprint; at least
+    MIN_PARTS parts and MIN_COLOURS colours; an ``eye`` group; the preferred
+    Missing-defect groups exist.
+    """
     errors: list[str] = []
     rotations = set(FACING.values())
     for p in placements:
@@ -1181,6 +1367,22 @@ def check_model(name: str, placements: Sequence[Placement], prefer_groups: Seque
                     q = placements[other]
                     errors.append(f"{p.number} ({p.group}) overlaps {q.number} ({q.group}) "
                                   f"at level {lv}, cell ({x}, {z})")
+    if errors:
+        raise ModelError(f"{name}: " + "; ".join(errors[:10]))
+    for p, (lo, hi, cells) in zip(placements, footprints):
+        for x, z, stud, _ in cells:
+            above = occupancy.get((hi, x, z))
+            if stud and above is not None:
+                q = placements[above]
+                if not next(take for cx, cz, _, take in q.cells() if (cx, cz) == (x, z)):
+                    errors.append(f"stud of {p.number} ({p.group}) hits the underside of "
+                                  f"{q.number} ({q.group}) at ({x}, {z})")
+        if p.part.kind in ("slope", "inverted"):
+            dx, dz = -p.rot[2], -p.rot[8]  # where local -Z (the slope face) points
+            for x, z, stud, take in cells:
+                front = not stud if p.part.kind == "slope" else not take
+                if front and any((lv, x + dx, z + dz) in occupancy for lv in range(lo, hi)):
+                    errors.append(f"{p.number} ({p.group}) faces into a neighbour at ({x}, {z})")
     if errors:
         raise ModelError(f"{name}: " + "; ".join(errors[:10]))
 
@@ -1234,7 +1436,8 @@ def _official_points(path: Path, root: Path, cache: dict[str, np.ndarray]) -> np
             continue
         if tok[0] == "1":
             name = " ".join(tok[14:]).lower().replace("\\", "/")
-            sub = next((root / d / name for d in ("parts", "p") if (root / d / name).exists()), None)
+            sub = next((root / d / name for d in ("parts", "p") if (root / d / name).exists()),
+                       None)
             if sub is None:
                 raise ModelError(f"official library lacks {name} (used by {path.name})")
             v = [float(t) for t in tok[2:14]]
@@ -1301,12 +1504,12 @@ def _prism_x(section: Sequence[tuple[float, float]], x0: float, x1: float) -> li
 
 
 def _cylinder(cx: float, cz: float, r0: float, r1: float, y0: float, y1: float,
-              sides: int = 12) -> list[np.ndarray]:
-    """Faces of a frustum with radius r0 at y0 and r1 at y1."""
+              sides: int = 12, caps: bool = True) -> list[np.ndarray]:
+    """Faces of a frustum with radius r0 at y0 and r1 at y1 (``caps``: both end faces)."""
     ang = np.linspace(0, 2 * np.pi, sides, endpoint=False)
     ring0 = np.stack([cx + r0 * np.cos(ang), np.full(sides, y0), cz + r0 * np.sin(ang)], 1)
     ring1 = np.stack([cx + r1 * np.cos(ang), np.full(sides, y1), cz + r1 * np.sin(ang)], 1)
-    faces = [ring0, ring1]
+    faces = [ring0, ring1] if caps else [ring0]
     for i in range(sides):
         j = (i + 1) % sides
         faces.append(np.array([ring0[i], ring0[j], ring1[j], ring1[i]]))
@@ -1335,7 +1538,8 @@ def part_faces(p: Placement) -> list[np.ndarray]:
     faces = [(f, centre) for f in body]
     for cx, cz, stud, _ in d.local_cells():
         if stud:
-            faces += [(f, np.array([cx, top - 2, cz])) for f in _cylinder(cx, cz, 6, 6, top - 4, top, 8)]
+            faces += [(f, np.array([cx, top - 2, cz]))
+                      for f in _cylinder(cx, cz, 6, 6, top - 4, top, 6, caps=False)]
     rot = np.array(p.rot, dtype=float).reshape(3, 3)
     pos = np.array(p.pos, dtype=float)
     out = []
@@ -1427,7 +1631,8 @@ class Scene:
         return img.clip(0, 255).astype(np.uint8)
 
 
-def write_previews(out_dir: Path, built: Sequence[tuple[str, list[Placement]]], size: int = 360) -> None:
+def write_previews(out_dir: Path, built: Sequence[tuple[str, list[Placement]]],
+                   size: int = 360) -> None:
     """Write one 2x2 view grid per model and a contact sheet of all models."""
     from PIL import Image, ImageDraw
 
@@ -1471,7 +1676,7 @@ def gorilla() -> Model:
               "its knuckles, a dark grey face and chest and a light grey silver back.",
               prefer_groups=["eye_left", "eye_right", "hand_left", "hand_right", "arm_left",
                              "arm_right", "head"])
-    m.add(Box((0, 0, -3), (3, 3, 1)), DBG, "foot_{side}", mirror=True)
+    m.add(Box((1, 0, -3), (3, 3, 1)), DBG, "foot_{side}", mirror=True)
     m.add(Box((1, 3, -1.5), (3, 12, 1.5)), BLACK, "leg_{side}", mirror=True)
     m.add(Ellipsoid((0, 23, 0.5), (4.5, 13, 3.5)), BLACK, "body")
     m.add(Ellipsoid((0, 31, 0.5), (6.2, 6, 3.5)), BLACK, "shoulders")
@@ -1493,9 +1698,9 @@ def unicorn() -> Model:
               prefer_groups=["horn", "eye_left", "eye_right", "ear_left", "ear_right", "tail",
                              "mane"])
     for z in (-6, 4):
-        m.add(Box((1, 0, z), (3, 16, z + 2)), WHITE, "leg_{side}", mirror=True)
+        m.add(Box((1, 0, z), (3, 20, z + 2)), WHITE, "leg_{side}", mirror=True)
     m.paint(Box((-4, 0, -8), (4, 3, 8)), PINK, only=("leg",))
-    m.add(Ellipsoid((0, 23, 0), (3.2, 8, 7.5)), WHITE, "body")
+    m.add(Ellipsoid((0, 23, 0), (3.2, 9.5, 7)), WHITE, "body")
     m.add(Ellipsoid((0, 25, -5), (3, 7, 3)), WHITE, "chest")
     m.add(Limb((0, 27, -5.5), (0, 40, -9), 1.9, 1.5), WHITE, "neck")
     m.add(Ellipsoid((0, 42, -10), (2, 5, 2.3)), WHITE, "head")
@@ -1519,7 +1724,7 @@ def mallard() -> Model:
               "light grey body, black tail curl, blue wing patch, yellow bill and orange feet.",
               bands="4b 12p", prefer_groups=["bill", "eye_left", "eye_right", "tail",
                                              "wing_left", "wing_right"])
-    m.add(Box((1, 0, -2), (2, 3, 0)), ORANGE, "foot_{side}", mirror=True)
+    m.add(Box((1, 0, -2), (2, 3, 1)), ORANGE, "foot_{side}", mirror=True)
     m.add(Ellipsoid((0, 8, 0.5), (3.2, 6, 5.5)), LBG, "body")
     m.paint(Box((-4, 0, -6), (4, 20, -2)), REDDISH_BROWN, only=("body",))
     m.add(Ellipsoid((2.6, 9, 1.5), (1, 3, 3.5)), LBG, "wing_{side}", mirror=True)
@@ -1538,11 +1743,11 @@ def turtle() -> Model:
               "tan rim, four stubby green legs, a short tail and a round head.",
               bands="1b 10p", prefer_groups=["head", "eye_left", "eye_right", "leg_front_left",
                                              "leg_front_right", "tail"])
+    m.add(Ellipsoid((0, 3, 0), (5, 9.5, 7)), DARK_GREEN, "shell")
+    m.carve(Box((-9, -1, -9), (9, 3, 9)))
     for z, name in ((-5, "front"), (3, "back")):
         m.add(Box((3, 0, z), (6, 3, z + 2)), GREEN, f"leg_{name}_{{side}}", mirror=True)
     m.add(Box((-3, 0, -4), (3, 3, 4)), DARK_TAN, "belly")
-    m.add(Ellipsoid((0, 3, 0), (5, 9.5, 7)), DARK_GREEN, "shell")
-    m.carve(Box((-9, -1, -9), (9, 3, 9)))
     for x, z in ((0, -3), (0, 3), (2.8, 0), (-2.8, 0), (0, 0), (2.5, -4), (-2.5, -4),
                  (2.5, 4), (-2.5, 4)):
         m.paint(Disc((x, z), (1.1, 1.1), (4, 20)), GREEN, only=("shell",), surface=True)
@@ -1557,13 +1762,13 @@ def whale() -> Model:
     """Long dark blue whale with a white belly, side flippers and a broad tail fluke."""
     m = Model("Whale", "A long dark blue whale resting on its white belly, with pectoral "
               "flippers, a dorsal fin, a tapering tail and a wide horizontal tail fluke.",
-              bands="4b 4p", prefer_groups=["fluke", "flipper_left", "flipper_right",
+              bands="1b 2p 3b 2p", prefer_groups=["fluke", "flipper_left", "flipper_right",
                                             "eye_left", "eye_right", "fin"])
     m.add(Ellipsoid((0, 11, -3), (5.2, 13, 13)), DARK_BLUE, "body")
     m.add(Limb((0, 12, 7), (0, 14, 19), 3.6, 1.3), DARK_BLUE, "tail")
-    m.add(Disc((0, 21.5), (6.5, 2.6), (13, 15)), DARK_BLUE, "fluke")
+    m.add(Disc((0, 21.5), (6.5, 2.6), (14, 16)), DARK_BLUE, "fluke")
     m.carve(Disc((0, 24.5), (1.2, 1.5), (0, 30)))
-    m.add(Disc((5.5, -7), (2.5, 1.8), (3, 6)), DARK_BLUE, "flipper_{side}", mirror=True)
+    m.add(Disc((5.5, -7), (2.5, 1.8), (3, 5)), WHITE, "flipper_{side}", mirror=True)
     m.add(Limb((0, 23, 5), (0, 26, 7), 0.8), DARK_BLUE, "fin")
     m.paint(Box((-9, 0, -17), (9, 3, 17)), WHITE, only=("body", "tail"))
     m.paint(Box((-9, 3, -17), (9, 9, -9)), WHITE, only=("body",), surface=True)
@@ -1574,16 +1779,16 @@ def whale() -> Model:
 def bird() -> Model:
     """Small songbird: blue back, orange breast, yellow beak, thin legs."""
     m = Model("Bird", "A small blue songbird with an orange breast, dark blue wings, a yellow "
-              "beak, a raised tail and thin grey legs.", bands="1b 20p",
+              "beak, a raised tail and thin grey legs.", bands="1b 9p",
               prefer_groups=["beak", "eye_left", "eye_right", "tail", "wing_left", "wing_right"])
-    m.add(Box((1, 0, -1), (2, 3, 0)), DBG, "leg_{side}", mirror=True)
+    m.add(Box((1, 0, -1), (2, 3, 1)), DBG, "leg_{side}", mirror=True)
     m.add(Ellipsoid((0, 8, 0.5), (2.6, 6, 3.5)), BLUE, "body")
     m.paint(Box((-3, 0, -5), (3, 11, -0.5)), ORANGE, only=("body",))
     m.add(Ellipsoid((0, 15, -2), (2, 4.5, 2)), BLUE, "head")
-    m.add(Box((-1, 14, -6), (1, 16, -2)), YELLOW, "beak")
+    m.add(Box((-1, 12, -6), (1, 15, -2)), YELLOW, "beak")
     m.add(Limb((0, 9, 3), (0, 13, 7), 0.8), BLUE, "tail")
     m.add(Ellipsoid((1.8, 9, 1), (1.2, 4, 2.5)), DARK_BLUE, "wing_{side}", mirror=True)
-    m.eyes(0, 16, facing="+x", z=-3, number="6141")
+    m.eyes(0, 16, facing="+x", z=-3)
     return m
 
 
@@ -1594,8 +1799,9 @@ def owl() -> Model:
               "feet.", bands="1p",
               prefer_groups=["eye_left", "eye_right", "beak", "tuft_left", "tuft_right",
                              "wing_left", "wing_right"])
-    m.add(Box((0, 0, -4), (2, 1, -1)), ORANGE, "foot_{side}", mirror=True)
+    m.add(Box((0, 0, -4), (2, 1, 2)), ORANGE, "foot_{side}", mirror=True)
     m.add(Ellipsoid((0, 14, 0.5), (4.5, 13, 4)), REDDISH_BROWN, "body")
+    m.add(Disc((0, 0.5), (3, 3), (1, 4)), REDDISH_BROWN, "body")
     m.paint(Ellipsoid((0, 12, -3), (3, 9, 2)), DARK_TAN, only=("body",), surface=True)
     m.add(Ellipsoid((0, 29, 0.5), (4.5, 9, 3.8)), REDDISH_BROWN, "head")
     m.paint(Box((-4, 22, -6), (4, 35, -2)), TAN, only=("head",), surface=True)
@@ -1609,26 +1815,30 @@ def owl() -> Model:
 
 
 def sabertooth() -> Model:
-    """Sabre-toothed cat: long muscular body, big head and two long white fangs."""
-    m = Model("Sabertooth", "A large sabre-toothed cat in medium nougat with a tan belly, dark "
-              "tan stripes on its back, a stubby tail, a black nose and two long white fangs.",
+    """Sabre-toothed cat: deep chest, big head and two long white fangs."""
+    m = Model("Sabertooth", "A large sabre-toothed cat in medium nougat with a deep chest, a tan "
+              "belly and muzzle, dark tan stripes on its back, a stubby tail, a black nose and "
+              "two long white fangs.",
               prefer_groups=["fang_left", "fang_right", "eye_left", "eye_right", "ear_left",
                              "ear_right", "tail"])
     for z, name in ((-7, "front"), (4, "back")):
-        m.add(Box((1, 0, z), (4, 15, z + 3)), MEDIUM_NOUGAT, f"leg_{name}_{{side}}", mirror=True)
-    m.add(Ellipsoid((0, 22, 0.5), (3.8, 8, 8.5)), MEDIUM_NOUGAT, "body")
-    m.add(Ellipsoid((0, 25, -4.5), (4, 8, 4)), MEDIUM_NOUGAT, "shoulders")
-    m.paint(Box((-5, 0, -10), (5, 18, 10)), TAN, only=("body",), surface=True)
+        m.add(Box((1, 0, z), (4, 16, z + 3)), MEDIUM_NOUGAT, f"leg_{name}_{{side}}", mirror=True)
+    m.add(Ellipsoid((0, 24, 0.5), (3.6, 9, 7.5)), MEDIUM_NOUGAT, "body")
+    m.add(Ellipsoid((0, 23, -4.5), (3.9, 10, 3.5)), MEDIUM_NOUGAT, "chest")
+    m.add(Ellipsoid((0, 24, 5), (3.7, 8.5, 3)), MEDIUM_NOUGAT, "hips")
+    m.paint(Box((-5, 0, -10), (5, 18, 10)), TAN, only=("body", "chest", "hips"), surface=True)
     for z in (-1.5, 1.5, 4.5):
-        m.paint(Slab((0, 0, z), (0, 0, 1), 0.5), DARK_TAN, only=("body",), surface=True)
-    m.add(Ellipsoid((0, 27, -10.5), (3.2, 7.5, 3)), MEDIUM_NOUGAT, "head")
-    m.add(Box((-2, 21, -15), (2, 27, -10)), LIGHT_NOUGAT, "muzzle")
-    m.add(Limb((0, 26, 8.5), (0, 23, 11), 0.9), MEDIUM_NOUGAT, "tail")
+        m.paint(Slab((0, 0, z), (0, 0.4, 1), 0.5), DARK_TAN, only=("body", "hips"), surface=True)
+    m.add(Limb((0, 25, -6), (0, 27, -10), 2.6), MEDIUM_NOUGAT, "neck")
+    m.add(Ellipsoid((0, 28, -11.5), (3.4, 7, 3)), MEDIUM_NOUGAT, "head")
+    m.add(Box((-2, 21, -16), (2, 27, -11)), TAN, "muzzle")
+    m.add(Box((-1, 18, -14), (1, 21, -10)), TAN, "jaw")
+    m.add(Limb((0, 26, 9), (0, 22, 12), 1.0), MEDIUM_NOUGAT, "tail")
     m.part("face", "3062b", BLACK, "nose_{side}", 0, 0, 25, mirror=True)
     m.eyes(1, 29)
-    m.part("under", "3062b", WHITE, "fang_{side}", 1, -15, 21, mirror=True)
-    m.part("under", "6141", WHITE, "fang_{side}", 1, -15, 21, mirror=True)
-    m.part("top", "3040b", MEDIUM_NOUGAT, "ear_{side}", 2, -10, facing="+z", mirror=True)
+    for number in ("3062b", "3062b", "6141"):
+        m.part("under", number, WHITE, "fang_{side}", 1, -16, 21, mirror=True)
+    m.part("top", "54200", MEDIUM_NOUGAT, "ear_{side}", 2, -11, facing="-z", mirror=True)
     return m
 
 
@@ -1638,15 +1848,15 @@ def swan() -> Model:
               "knob and an orange beak.",
               prefer_groups=["beak", "eye_left", "eye_right", "wing_left", "wing_right", "tail"])
     m.add(Ellipsoid((0, 4, 2), (4.2, 11, 7.5)), WHITE, "body")
-    m.add(Ellipsoid((2.8, 12, 4.5), (1.4, 5, 5)), WHITE, "wing_{side}", mirror=True)
+    m.add(Ellipsoid((2.6, 14, 4), (1.5, 6, 5.5)), WHITE, "wing_{side}", mirror=True)
     m.add(Limb((0, 9, 8.5), (0, 14, 11), 1.2), WHITE, "tail")
-    for a, b in (((0, 11, -3.5), (0, 20, -6.5)), ((0, 20, -6.5), (0, 29, -5)),
-                 ((0, 29, -5), (0, 36, -6.5))):
+    for a, b in (((0, 11, -3.5), (0, 22, -6.5)), ((0, 22, -6.5), (0, 31, -5)),
+                 ((0, 31, -5), (0, 37, -2.5))):
         m.add(Limb(a, b, 1.1), WHITE, "neck")
-    m.add(Ellipsoid((0, 37, -7), (1.3, 3.5, 2)), WHITE, "head")
-    m.add(Box((-1, 34, -11), (1, 37, -6)), ORANGE, "beak")
-    m.paint(Box((-1, 36, -10), (1, 40, -7)), BLACK, only=("head",), surface=True)
-    m.eyes(0, 37, facing="+x", z=-8)
+    m.add(Ellipsoid((0, 39, -4), (1.4, 4, 2.4)), WHITE, "head")
+    m.add(Box((-1, 36, -8), (1, 39, -4)), ORANGE, "beak")
+    m.paint(Box((-1, 39, -7), (1, 43, -5)), BLACK, only=("head",), surface=True)
+    m.eyes(0, 40, facing="+x", z=-4)
     return m
 
 
@@ -1684,30 +1894,30 @@ def pig() -> Model:
     m.add(Box((0, 15, 6), (1, 18, 8)), PINK, "tail")
     m.eyes(1, 16)
     m.part("face", "6141", BLACK, "nostril_{side}", 0, 0, 10, mirror=True)
-    m.part("top", "3040b", PINK, "ear_{side}", 1, -6, facing="-z", mirror=True)
+    m.part("top", "85984", PINK, "ear_{side}", 1, -6, facing="-z", mirror=True)
     return m
 
 
 def zalika() -> Model:
     """Zebra-like striped horse with black mane, muzzle and hooves."""
     m = Model("Zalika", "A sturdy zebra-like horse, white with diagonal black stripes, a short "
-              "upright black mane, a black muzzle, black hooves and a tufted tail.",
+              "upright black mane, a black muzzle, dark grey hooves and a tufted tail.",
               prefer_groups=["eye_left", "eye_right", "ear_left", "ear_right", "mane", "tail"])
     for z in (-6, 4):
-        m.add(Box((1, 0, z), (3, 13, z + 2)), WHITE, "leg_{side}", mirror=True)
+        m.add(Box((1, 0, z), (3, 17, z + 2)), WHITE, "leg_{side}", mirror=True)
     m.add(Ellipsoid((0, 21, 0), (3.6, 8.5, 8)), WHITE, "body")
     m.add(Limb((0, 24, -5.5), (0, 31, -10.5), 2, 1.6), WHITE, "neck")
     m.add(Ellipsoid((0, 31, -12), (2, 5.5, 2.5)), WHITE, "head")
     m.add(Limb((0, 30, -12.5), (0, 24, -15.5), 1.5, 1.2), WHITE, "muzzle")
     m.add(Limb((0, 28, -4.5), (0, 35, -10), 0.9), BLACK, "mane")
     m.add(Limb((0, 24, 7.5), (0, 12, 10), 1), WHITE, "tail")
-    for z in range(-15, 12, 3):
-        m.paint(Slab((0, 20, z), (0, 0.5, 1), 0.5), BLACK, only=("body", "neck", "head"),
+    for z in range(-12, 12, 3):
+        m.paint(Slab((0, 20, z), (0, 1, 1), 0.55), BLACK, only=("body",), surface=True)
+    for y in (5, 10, 25, 30, 36):
+        m.paint(Slab((0, y, 0), (0, 1, 0), 0.5), BLACK, only=("leg", "neck", "head"),
                 surface=True)
-    for y in (5, 9):
-        m.paint(Slab((0, y, 0), (0, 1, 0), 0.5), BLACK, only=("leg",))
-    m.paint(Box((-4, 0, -9), (4, 3, 9)), BLACK, only=("leg",))
-    m.paint(Box((-3, 24.5, -18), (3, 30, -14)), BLACK, only=("muzzle",))
+    m.paint(Box((-4, 0, -9), (4, 3, 9)), DBG, only=("leg",))
+    m.paint(HalfSpace((0, 26, -14.5), (0, -0.6, -0.8)), BLACK, only=("muzzle",))
     m.paint(Box((-2, 8, 8), (2, 15, 12)), BLACK, only=("tail",))
     m.eyes(0, 31, facing="+x", z=-13)
     m.part("top", "3040b", WHITE, "ear_{side}", 1, -12, facing="+z", mirror=True)
@@ -1716,30 +1926,33 @@ def zalika() -> Model:
 
 def pheonix() -> Model:
     """Fire bird with wings spread wide in red, orange and yellow and a long tail."""
-    m = Model("Pheonix", "A fiery phoenix standing tall with its wings spread wide, red along "
-              "the top fading through orange to yellow feather tips, a long flame tail, a "
-              "yellow crest and beak.",
+    m = Model("Pheonix", "A fiery phoenix standing tall with its wings raised and spread wide, "
+              "red along the top fading through orange to yellow feather tips, a long flame "
+              "tail, a yellow crest and beak.",
               prefer_groups=["crest", "beak", "eye_left", "eye_right", "wing_left",
                              "wing_right", "tail"])
     m.add(Box((1, 0, -3), (3, 3, 0)), YELLOW, "foot_{side}", mirror=True)
-    m.add(Box((1, 3, -2), (2, 12, -1)), DARK_RED, "leg_{side}", mirror=True)
-    m.add(Ellipsoid((0, 22, 0), (3, 11, 3)), RED, "body")
-    m.add(Ellipsoid((0, 36, -1), (2, 5, 2.2)), RED, "head")
-    m.add(Box((-1, 33, -6), (1, 36, -1)), YELLOW, "beak")
-    m.add(Limb((2, 29, 1), (13, 38, 1), 1.5, 1.2), RED, "wing_{side}", mirror=True)
-    m.add(Ellipsoid((8, 29, 1), (6.5, 7, 1.3)), RED, "wing_{side}", mirror=True)
-    for n, colour in enumerate((ORANGE, BRIGHT_LIGHT_ORANGE, YELLOW)):
-        for sign in (1, -1):
-            m.paint(Slab((sign * 2, 27 - 4 * n - 40, 1), (sign * -0.29, 0.96, 0), 20 - 0.2),
-                    colour, only=("wing",))
+    m.add(Box((1, 3, -2), (2, 12, 0)), YELLOW, "leg_{side}", mirror=True)
+    m.add(Ellipsoid((0, 21, 0), (3.2, 11, 3.2)), RED, "body")
+    m.add(Ellipsoid((0, 36, -1), (2.4, 5.5, 2.4)), RED, "head")
+    m.add(Box((-1, 33, -5.5), (1, 36, -1)), YELLOW, "beak")
+    shoulder = (2.5, 29, 1)
+    m.add(Limb(shoulder, (14, 46, 1.5), 1.6, 1.0), RED, "wing_{side}", mirror=True)
+    m.add(Ellipsoid((8, 30, 1.2), (5.5, 8, 1.2)), RED, "wing_{side}", mirror=True)
+    for start, end in (((6, 30, 1), (9, 18, 1.5)), ((9, 34, 1), (13, 22, 1.5)),
+                       ((12, 39, 1.5), (16, 30, 1.5)), ((13, 43, 1.5), (18, 38, 1.5))):
+        m.add(Limb(start, end, 1.4, 0.8), RED, "wing_{side}", mirror=True)
+    down = (0.51, -0.86, 0)  # perpendicular to the wing's leading edge, pointing away
+    for offset, colour in ((1.2, ORANGE), (2.8, BRIGHT_LIGHT_ORANGE), (4.6, YELLOW)):
+        point = (shoulder[0] + offset * down[0], shoulder[1] + offset * down[1] / Y_SCALE, 0)
+        m.paint(HalfSpace(point, down), colour, only=("wing",), mirror=True)
     m.add(Limb((0, 18, 2), (0, 3, 9), 1.6, 2.4), RED, "tail")
-    m.paint(Box((-4, 0, 3), (4, 11, 13)), ORANGE, only=("tail",))
-    m.paint(Box((-4, 0, 3), (4, 5, 13)), YELLOW, only=("tail",))
+    m.paint(HalfSpace((0, 10, 5), (0, -0.7, 0.7)), ORANGE, only=("tail",))
+    m.paint(HalfSpace((0, 6, 7), (0, -0.7, 0.7)), YELLOW, only=("tail",))
     m.paint(Ellipsoid((0, 22, -3), (2.2, 8, 1.5)), DARK_RED, only=("body",), surface=True)
     m.eyes(0, 36, facing="+x", z=-2)
-    m.part("top", "3062b", ORANGE, "crest", 0, 0)
-    m.part("top", "4589", YELLOW, "crest", 0, 0)
-    m.part("top", "4589", YELLOW, "crest", -1, -1)
+    m.part("top", "3942c", YELLOW, "crest", -1, -2)
+    m.part("top", "4589", ORANGE, "crest", 0, 0, mirror=True)
     return m
 
 
@@ -1753,27 +1966,29 @@ def elephant() -> Model:
         m.add(Disc((3, z), (1.8, 1.8), (0, 19)), LBG, f"leg_{name}_{{side}}", mirror=True)
     m.add(Ellipsoid((0, 29, 0), (6, 12.5, 10)), LBG, "body")
     m.add(Ellipsoid((0, 34, -11), (4, 10, 3.8)), LBG, "head")
-    m.add(Box((1, 22, -11), (8, 42, -9)), DBG, "ear_{side}", mirror=True)
+    m.add(Ellipsoid((5.5, 31, -10), (4.5, 12, 1)), DBG, "ear_{side}", mirror=True)
+    m.add(Box((1, 26, -11), (5, 38, -9)), DBG, "ear_{side}", mirror=True)
     m.add(Limb((0, 29, -14), (0, 17, -15.5), 1.5, 1.3), LBG, "trunk")
     m.add(Limb((0, 17, -15.5), (0, 3, -15), 1.3, 1.1), LBG, "trunk")
     m.add(Limb((0, 3, -15), (0, 5, -17), 1), LBG, "trunk")
     m.add(Limb((0, 30, 10), (0, 18, 11.5), 0.7), LBG, "tail")
     m.eyes(2, 36)
-    m.part("under", "3062b", WHITE, "tusk_{side}", 2, -14, 25, mirror=True)
-    m.part("under", "6141", WHITE, "tusk_{side}", 2, -14, 25, mirror=True)
+    for number in ("3062b", "3062b", "6141"):
+        m.part("under", number, WHITE, "tusk_{side}", 2, -13, 28, mirror=True)
     return m
 
 
 def parrot() -> Model:
     """Scarlet macaw perched on a wooden stand."""
-    m = Model("Parrot", "A colourful scarlet macaw perched on a reddish brown wooden stand: red "
-              "body, yellow, green and blue wings, a long blue tail, a white face and a black "
-              "beak.", bands="1p",
+    m = Model("Parrot", "A colourful scarlet macaw perched on a reddish brown wooden stand, "
+              "with a red body, yellow, green and blue wings, a long blue tail, a white face "
+              "and a black beak.", bands="2p",
               prefer_groups=["beak", "eye_left", "eye_right", "tail", "wing_left", "wing_right"])
-    m.add(Box((-5, 0, -4), (5, 1, 4)), DARK_TAN, "stand_base")
-    m.add(Box((-1, 1, -1), (1, 19, 1)), REDDISH_BROWN, "stand_post")
-    m.add(Box((-6, 19, -1), (6, 22, 1)), REDDISH_BROWN, "perch")
-    m.add(Box((0, 22, -1), (2, 25, 1)), DBG, "foot_{side}", mirror=True)
+    m.add(Box((-5, 0, -4), (5, 2, 4)), DARK_TAN, "stand_base")
+    m.add(Box((-1, 2, -1), (1, 20, 1)), REDDISH_BROWN, "stand_post")
+    m.add(Box((-4, 20, -1), (4, 23, 1)), REDDISH_BROWN, "perch")
+    m.cap(["perch", "stand"], top="none", bottom="none")
+    m.add(Box((0, 23, -1), (2, 26, 1)), DBG, "foot_{side}", mirror=True)
     m.add(Ellipsoid((0, 34, 0), (2.6, 10, 2.6)), RED, "body")
     m.add(Ellipsoid((0, 45, -0.5), (2.1, 5.5, 2.2)), RED, "head")
     m.paint(Box((-3, 42, -4), (3, 48, -1.5)), WHITE, only=("head",), surface=True)
@@ -1781,7 +1996,7 @@ def parrot() -> Model:
     m.add(Ellipsoid((2.2, 34, 1), (0.9, 8, 2.2)), YELLOW, "wing_{side}", mirror=True)
     m.paint(Box((-4, 20, -4), (4, 33, 4)), GREEN, only=("wing",))
     m.paint(Box((-4, 20, -4), (4, 30, 4)), BLUE, only=("wing",))
-    m.add(Limb((0, 29, 2), (0, 6, 5.5), 1, 0.6), BLUE, "tail")
+    m.add(Box((-1, 8, 2), (1, 31, 4)), BLUE, "tail")
     m.paint(Box((-4, 0, -9), (4, 12, 9)), RED, only=("tail",))
     m.eyes(0, 46, facing="+x", z=-1)
     return m
@@ -1792,7 +2007,7 @@ def cat() -> Model:
     m = Model("Cat", "A sitting orange tabby cat with dark orange stripes, a white chest, "
               "muzzle and paws, pointed cone ears, lime eyes and a tail curled around its feet.",
               bands="1b 3p", prefer_groups=["ear_left", "ear_right", "eye_left", "eye_right",
-                                            "tail", "paw_left", "paw_right"])
+                                            "tail", "leg_front_left", "leg_front_right"])
     m.add(Ellipsoid((0, 7, 2), (3.8, 8, 4)), ORANGE, "haunch")
     m.add(Ellipsoid((0, 17, 0.5), (2.8, 11, 2.8)), ORANGE, "body")
     m.add(Box((1, 0, -3), (2, 14, -1)), ORANGE, "leg_front_{side}", mirror=True)
@@ -1834,10 +2049,10 @@ def scorpion() -> Model:
 
 def obesobeso() -> Model:
     """A plump, round, bird-like creature with tiny wings, feet and a tuft."""
-    m = Model("Obesobeso", "A plump round bird-like creature: a bright light yellow ball with a "
+    m = Model("Obesobeso", "A plump round bird-like creature, a bright light yellow ball with a "
               "white belly, tiny yellow wings, an orange beak and feet, big eyes and a tuft.",
               prefer_groups=["beak", "eye_left", "eye_right", "tuft", "wing_left", "wing_right"])
-    m.add(Box((0.5, 0, -3), (2.5, 1, -1)), ORANGE, "foot_{side}", mirror=True)
+    m.add(Box((0.5, 0, -5), (2.5, 3, -1)), ORANGE, "foot_{side}", mirror=True)
     m.add(Ellipsoid((0, 14, 0), (5.5, 13, 5.5)), BRIGHT_LIGHT_YELLOW, "body")
     m.carve(Box((-8, -1, -8), (8, 1, 8)))
     m.paint(Ellipsoid((0, 10, -3), (3.5, 8, 3)), WHITE, only=("body",), surface=True)
@@ -1860,10 +2075,10 @@ def bear() -> Model:
     m.add(Ellipsoid((0, 26, -4), (4.4, 8, 4)), REDDISH_BROWN, "hump")
     m.add(Ellipsoid((0, 23, -10.5), (3.4, 7.5, 3.2)), REDDISH_BROWN, "head")
     m.add(Box((-2, 18, -15), (2, 24, -12)), MEDIUM_NOUGAT, "muzzle")
-    m.add(Limb((0, 22, 9), (0, 22, 10.5), 0.7), REDDISH_BROWN, "tail")
     m.part("face", "3062b", BLACK, "nose", 0, 0, 22)
+    m.part("face", "3062b", REDDISH_BROWN, "tail", 0, 0, 22, facing="+z")
     m.eyes(1, 25)
-    m.part("top", "3062b", REDDISH_BROWN, "ear_{side}", 2, -10, mirror=True)
+    m.part("top", "3941", REDDISH_BROWN, "ear_{side}", 2, -11, mirror=True)
     return m
 
 
@@ -1874,14 +2089,14 @@ def puppy() -> Model:
               prefer_groups=["ear_left", "ear_right", "eye_left", "eye_right", "nose", "tail"])
     for z in (-3, 2):
         m.add(Box((1, 0, z), (3, 6, z + 2)), TAN, "leg_{side}", mirror=True)
-    m.add(Ellipsoid((0, 10, 0.5), (3, 5, 4.5)), TAN, "body")
-    m.paint(Box((-3, 0, -5), (3, 12, -2)), WHITE, only=("body",), surface=True)
-    m.add(Ellipsoid((0, 17, -4), (3.2, 6.5, 3)), TAN, "head")
-    m.add(Box((-1, 13, -8), (1, 17, -4)), WHITE, "muzzle")
-    m.add(Box((2, 13, -5), (4, 21, -3)), DARK_BROWN, "ear_{side}", mirror=True)
-    m.add(Limb((0, 13, 4.5), (0, 19, 6.5), 0.7), TAN, "tail")
+    m.add(Ellipsoid((0, 11, 0.5), (3, 7, 4.5)), TAN, "body")
+    m.paint(Box((-3, 0, -5), (3, 14, -2)), WHITE, only=("body",), surface=True)
+    m.add(Ellipsoid((0, 20, -4), (3.2, 7, 3)), TAN, "head")
+    m.add(Box((-1, 15, -8), (1, 19, -4)), WHITE, "muzzle")
+    m.add(Box((2, 13, -5), (4, 23, -3)), DARK_BROWN, "ear_{side}", mirror=True)
+    m.add(Limb((0, 16, 4.5), (0, 23, 6.5), 0.8), TAN, "tail")
     m.part("top", "3069b", BLACK, "nose", -1, -8)
-    m.eyes(1, 18)
+    m.eyes(1, 21)
     return m
 
 
@@ -1907,8 +2122,13 @@ def generate(category: str, factory: Callable[[], Model], out_dir: Path
     text = to_ldr(category, model, build(model))
     placements = parse_ldr(text)
     report = check_model(category, placements, model.prefer_groups)
+    meta = to_yaml(category, model)
+    loaded = yaml.safe_load(meta)
+    if loaded["model"] != f"{category}.ldr" or loaded["missing"]["prefer_groups"] != \
+            model.prefer_groups or loaded["description"] != model.description:
+        raise ModelError(f"{category}: metadata does not survive a YAML round trip")
     (out_dir / f"{category}.ldr").write_text(text)
-    (out_dir / f"{category}.yaml").write_text(to_yaml(category, model))
+    (out_dir / f"{category}.yaml").write_text(meta)
     return report, placements
 
 
@@ -1918,11 +2138,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=SCENES_DIR, help="scene directory")
     ap.add_argument("--preview", type=Path, help="also write preview PNGs into this directory")
     ap.add_argument("--only", nargs="*", default=[], help="categories to build (default all)")
-    ap.add_argument("--ldraw", type=Path, default=Path(os.environ.get("LDRAWDIR", DEFAULT_LDRAW_DIR)),
+    ap.add_argument("--ldraw", type=Path,
+                    default=Path(os.environ.get("LDRAWDIR", DEFAULT_LDRAW_DIR)),
                     help="official LDraw library to verify the part catalogue against")
     args = ap.parse_args(argv)
+    unknown = sorted(set(args.only) - {category for category, _ in ANIMALS})
+    if unknown:
+        ap.error(f"unknown categories: {', '.join(unknown)}")
     if (args.ldraw / "parts").is_dir():
         verify_catalogue(args.ldraw)
+    else:
+        print(f"note: no LDraw library at {args.ldraw}, part catalogue not cross-checked",
+              file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     built, failed = [], []
     print(f"{'category':<14}{'parts':>6}{'colours':>8}{'groups':>7}   bbox (studs x, z; plates)")
