@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from .errors import MadgenError
 from .ldraw import Assembly, Library, load_assembly
 from .resources import scenes_dir
+from .yamlfile import read_yaml_mapping
 
 #: The MAD categories, exactly as the dataset spells its folders (including "Pheonix").
 CATEGORIES: tuple[str, ...] = (
@@ -75,11 +73,7 @@ def load_scene(category: str, folder: Path | None = None) -> Scene:
     path = folder / f"{category}.yaml"
     if not path.is_file():
         raise MadgenError(f"scene description not found: {path}")
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise MadgenError(f"{path}: invalid YAML ({exc})") from None
-    _require(isinstance(data, dict), path, "<top>", "expected a mapping")
+    data = read_yaml_mapping(path)
     for key in data:
         _require(key in _SCENE_KEYS, path, str(key), f"unknown key (known: {', '.join(sorted(_SCENE_KEYS))})")
     _require(data.get("category", category) == category, path, "category", f"must be {category}")

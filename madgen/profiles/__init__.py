@@ -11,9 +11,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from ..errors import MadgenError
+from ..yamlfile import read_yaml_mapping
 
 BUILTIN_FOLDER = Path(__file__).resolve().parent
 DENOISE_PREFILTERS = ("NONE", "FAST", "ACCURATE")
@@ -112,12 +111,7 @@ def load_profile(name_or_path: str = "standard", overrides: Mapping[str, Any] | 
                               "(or give a YAML file)")
     elif not path.is_file():
         raise MadgenError(f"render profile file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise MadgenError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise MadgenError(f"{path}: expected a mapping of settings")
+    data = read_yaml_mapping(path)
     profile = _apply(RenderProfile(name=path.stem), data, str(path)).validate(str(path))
     if overrides:
         profile = _apply(profile, overrides, "override").validate("override")
