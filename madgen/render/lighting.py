@@ -29,12 +29,13 @@ class AreaLight:
 
 
 STUDIO_LIGHTS = (
-    AreaLight("key", (3.0, -4.0, 5.0), 900.0, 3.0),
-    AreaLight("fill", (-5.0, -2.5, 2.0), 450.0, 4.0),
-    AreaLight("rim", (1.5, 5.0, 3.5), 500.0, 3.0),
-    AreaLight("under", (0.0, -1.0, -5.0), 200.0, 5.0),
+    AreaLight("key", (3.0, -4.0, 5.0), 315.0, 3.0),
+    AreaLight("fill", (-5.0, -2.5, 2.0), 160.0, 4.0),
+    AreaLight("rim", (1.5, 5.0, 3.5), 175.0, 3.0),
+    AreaLight("under", (0.0, -1.0, -5.0), 70.0, 5.0),
 )
-WORLD_STRENGTH = 0.45
+#: Exposure is set so that white ABS keeps its shading instead of clipping to the white background.
+WORLD_STRENGTH = 0.3
 
 
 def add_studio(scene: bpy.types.Scene) -> None:
