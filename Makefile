@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test build list bench parts scenes clean
+.PHONY: setup test build list bench parts scenes docs clean
 
 setup: $(STAMP)
 
@@ -16,15 +16,17 @@ $(STAMP): pyproject.toml
 test: setup
 	$(BIN)/python -m pytest
 
-# The main job on the embedded defaults.
+# The main job on the embedded defaults: until `madgen build` (the whole dataset) lands, this
+# renders the 216 training views of 01Gorilla with transforms.json into MAD-Sim/01Gorilla.
 build: setup
-	$(BIN)/madgen list
+	$(BIN)/madgen render --category 01Gorilla --profile standard --out MAD-Sim/01Gorilla
 
 list: setup
 	$(BIN)/madgen list
 
 bench: setup
 	$(BIN)/python bench/ldraw_load.py
+	$(BIN)/python bench/render.py --views 24
 
 # Regenerate the embedded parts library and the 20 scene models from their generator scripts.
 parts: setup
@@ -32,6 +34,9 @@ parts: setup
 
 scenes: setup
 	$(BIN)/python tools/author_scenes.py
+
+docs: setup
+	$(BIN)/python tools/contact_sheet.py --out docs --profile standard --size 200
 
 clean:
 	rm -rf $(VENV) .pytest_cache

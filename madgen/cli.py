@@ -44,8 +44,9 @@ def list_categories(ldraw_dir: tuple[str, ...]) -> None:
     rows = []
     for category in CATEGORIES:
         scene, assembly = load_category_assembly(category, library)
+        description = scene.description if len(scene.description) <= 70 else scene.description[:67] + "..."
         rows.append((category, len(assembly.instances), len(assembly.meshes), len(assembly.colour_codes()),
-                     f"{assembly.triangle_count:,}", scene.description))
+                     f"{assembly.triangle_count:,}", description))
     click.echo(format_table(("category", "parts", "distinct", "colours", "triangles", "description"), rows,
                             right_align=(1, 2, 3, 4)))
 
