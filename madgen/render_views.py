@@ -9,7 +9,7 @@ rendered in several calls accumulate), and ``madgen_render.json`` records the re
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -61,7 +61,6 @@ class RenderReport:
     wall_seconds: float = 0.0
     device: str = "CPU"
     denoised: bool = False
-    per_view: list[dict[str, float]] = field(default_factory=list)
 
 
 def load_model(category: str | None, model: Path | None, library: Library) -> tuple[str, Assembly]:
@@ -106,7 +105,6 @@ def render_training_views(
                 write_png_atomic(out / TRAIN_FOLDER / f"{index}.png", composite_on_white(view.rgba))
                 report.rgb_seconds += view.rgb_seconds
                 report.mask_seconds += view.mask_seconds
-                report.per_view.append({"view": index, "rgb_s": view.rgb_seconds, "mask_s": view.mask_seconds})
             if progress is not None:
                 progress(first + len(batch), len(selected), time.perf_counter() - started)
         normalisation = session.normalisation

@@ -71,8 +71,8 @@ def test_malformed_model_via_installed_console_script(write, tmp_path) -> None:
 
 
 def test_stats_prints_shape_complexity_and_uses_images(capsys, tmp_path) -> None:
-    from PIL import Image
     import numpy as np
+    from PIL import Image
     code, out, _ = run(capsys, "stats")
     assert code == 0 and "100.0" in out and "0.0" in out and "needs renders" in out
     image = np.full((8, 8, 3), 255, np.uint8)

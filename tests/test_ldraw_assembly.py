@@ -7,8 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from madgen.ldraw import (LDU_IN_METRES, Library, ldraw_to_blender_matrix, load_assembly, points_to_blender,
-                          transform_to_blender)
+from madgen.ldraw import (
+    LDU_IN_METRES,
+    Library,
+    ldraw_to_blender_matrix,
+    load_assembly,
+    points_to_blender,
+    transform_to_blender,
+)
 
 
 def _mpd(write):

@@ -119,3 +119,31 @@ def test_ignoring_invertnext_would_be_caught(official_ldraw, monkeypatch) -> Non
     monkeypatch.setattr(FlatGeometry, "placed", placed_without_invert)
     mesh = load_assembly(official_ldraw / "parts" / "4589.dat", library=library).meshes["4589"]
     assert outward_fraction(mesh.vertices, mesh.triangles) < 0.9
+
+
+def _reference_triangle_count(library: Library, name: str, seen: dict[str, int]) -> int:
+    """Triangles + 2 x quads over a file and everything it references (an independent count)."""
+    path = library.resolve(name)
+    assert path is not None, name
+    key = str(path)
+    if key not in seen:
+        total = 0
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            tokens = line.split(None, 14)
+            if tokens and tokens[0] == "3":
+                total += 1
+            elif tokens and tokens[0] == "4":
+                total += 2
+            elif tokens and tokens[0] == "1" and len(tokens) == 15:
+                total += _reference_triangle_count(library, tokens[14].strip(), seen)
+        seen[key] = total
+    return seen[key]
+
+
+@pytest.mark.parametrize("part", ["3001", "3039", "4589", "3062b", "6141"])
+def test_official_part_triangle_counts(official_ldraw, part: str) -> None:
+    library = Library([official_ldraw], use_embedded=False)
+    mesh = load_assembly(official_ldraw / "parts" / f"{part}.dat", library=library).meshes[part]
+    expected = _reference_triangle_count(library, f"{part}.dat", {})
+    assert expected > 100
+    assert abs(mesh.triangle_count - expected) <= 0.001 * expected

@@ -55,7 +55,7 @@ def test_malformed_line_names_file_and_line(write, line: str, message: str) -> N
     path = write("bad.ldr", f"0 Bad\n0 BFC CERTIFY\n{line}\n")
     with pytest.raises(LDrawError) as raised:
         load_assembly(path, library=Library(use_embedded=True))
-    assert f"bad.ldr:3: " in str(raised.value)
+    assert "bad.ldr:3: " in str(raised.value)
     assert message in str(raised.value)
 
 

@@ -10,8 +10,16 @@ import pytest
 
 from madgen.errors import MadgenError
 from madgen.render_views import parse_views
-from madgen.rig import (DEFAULT_CAMERA_ANGLE_X, CameraPose, Normalisation, RigConfig, angular_distance_deg,
-                        focal_length, sample_test_poses, training_poses)
+from madgen.rig import (
+    DEFAULT_CAMERA_ANGLE_X,
+    CameraPose,
+    Normalisation,
+    RigConfig,
+    angular_distance_deg,
+    focal_length,
+    sample_test_poses,
+    training_poses,
+)
 
 
 def test_default_rig_has_216_views_on_9_rings_of_24() -> None:

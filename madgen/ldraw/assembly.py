@@ -16,7 +16,7 @@ import numpy as np
 
 from .colours import EDGE_COLOUR, MAIN_COLOUR, ColourTable
 from .errors import LDrawError, LDrawWarning, MissingPartsError
-from .geometry import GeometryBuilder, PartMesh
+from .geometry import GeometryBuilder, PartMesh, enter_file
 from .library import Library, LibraryRoot
 from .parser import LDrawDocument, LDrawFile, SubfileReference, normalise_name
 
@@ -147,11 +147,7 @@ class _Flattener:
 
     def walk(self, document: LDrawDocument, model: LDrawFile, matrix: np.ndarray, colour: int,
              chain: tuple[str, ...], submodel: str) -> None:
-        label = f"{document.path}:{model.name}" if document.is_mpd else document.path
-        if label in chain:
-            cycle = " -> ".join([*chain[chain.index(label):], label])
-            raise LDrawError(f"reference cycle: {cycle}", model.source)
-        chain = (*chain, label)
+        chain = enter_file(chain, document, model)
         self.models.add(document.path)
         self.warnings.extend(model.warnings)
         for reference in model.references:

@@ -162,6 +162,15 @@ class PartMesh:
         }
 
 
+def enter_file(chain: tuple[str, ...], document: LDrawDocument, ldraw_file: LDrawFile) -> tuple[str, ...]:
+    """Extend the chain of files being expanded; a file already on it is a reference cycle."""
+    label = f"{document.path}:{ldraw_file.name}" if document.is_mpd else document.path
+    if label in chain:
+        cycle = " -> ".join([*chain[chain.index(label):], label])
+        raise LDrawError(f"reference cycle: {cycle}", ldraw_file.source)
+    return (*chain, label)
+
+
 class GeometryBuilder:
     """Flattens part files against a library, collecting missing names and warnings."""
 
@@ -177,11 +186,7 @@ class GeometryBuilder:
         cached = self.library.geometry_cache.get(key)
         if cached is not None:
             return cached  # type: ignore[return-value]
-        label = f"{document.path}:{ldraw_file.name}" if document.is_mpd else document.path
-        if label in stack:
-            cycle = " -> ".join([*stack[stack.index(label):], label])
-            raise LDrawError(f"reference cycle: {cycle}", ldraw_file.source)
-        stack = (*stack, label)
+        stack = enter_file(stack, document, ldraw_file)
         self.warnings.extend(ldraw_file.warnings)
         pieces = [FlatGeometry.of_file(ldraw_file)]
         complete = True

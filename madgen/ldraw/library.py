@@ -16,7 +16,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from ..resources import embedded_ldraw_dir
 from .colours import ColourTable
@@ -238,12 +238,3 @@ class Library:
                     break
             self._colours = table
         return self._colours
-
-    def describe(self) -> list[dict[str, str]]:
-        """The roots as JSON-serialisable records."""
-        return [{"path": str(root.path), "origin": root.origin} for root in self.roots]
-
-    def iter_roots(self) -> Iterable[LibraryRoot]:
-        """The roots in search order."""
-        return iter(self.roots)
-
