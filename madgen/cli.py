@@ -17,6 +17,8 @@ import click
 from . import __version__
 from .categories import CATEGORIES, load_category_assembly, load_scene, resolve_category
 from .console import ProgressLine, format_table
+from .defect_preview import preview_defect
+from .defects import load_registry
 from .errors import MadgenError
 from .ldraw import RESOLUTIONS, Assembly, Library, load_assembly, points_to_blender
 from .profiles import builtin_profiles, load_profile, parse_overrides
@@ -174,6 +176,59 @@ def render(category: str | None, model: Path | None, views: str, profile: str, o
                f"({report.device}, {resolved.resolution}px, {resolved.samples} spp"
                f"{', denoised' if report.denoised else ''}); Blender render time {blender:.1f} s, "
                f"mask pass {100 * report.mask_seconds / max(report.rgb_seconds, 1e-9):.1f}% of RGB")
+
+
+@cli.group()
+def defects() -> None:
+    """Defect types: list them, preview one."""
+
+
+_DEFECT_OPTIONS = [
+    click.option("--defects", "template_files", multiple=True, type=click.Path(path_type=Path),
+                 help="A YAML defect template to add (may extend a built-in type)."),
+    click.option("--plugin", "plugins", multiple=True, metavar="MODULE:CLASS", help="A Python defect injector."),
+]
+
+
+def _with_defect_options(function):  # type: ignore[no-untyped-def]
+    for option in reversed(_DEFECT_OPTIONS):
+        function = option(function)
+    return function
+
+
+@defects.command("list")
+@_with_defect_options
+def defects_list(template_files: tuple[Path, ...], plugins: tuple[str, ...]) -> None:
+    """Show the built-in and discovered defect types."""
+    registry = load_registry(template_files, plugins)
+    rows = [(entry.name, entry.template.kind, entry.origin, entry.template.description)
+            for entry in (registry.get(name) for name in registry.names())]
+    click.echo(format_table(("type", "kind", "from", "description"), rows))
+
+
+@defects.command("preview")
+@click.option("--category", default=None, help="A MAD category (01Gorilla, Gorilla, gorilla or 1).")
+@click.option("--model", type=click.Path(path_type=Path), help="Any LDraw model file instead of a category.")
+@click.option("--type", "defect_type", required=True, help="The defect type (see 'madgen defects list').")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the test pose and the defect.")
+@click.option("--profile", default="standard", show_default=True, help="Render profile or YAML file.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a profile setting.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output PNG.")
+@click.option("--ldraw-dir", multiple=True, type=click.Path(), help=_LDRAW_DIR_HELP)
+@_with_defect_options
+def defects_preview(category: str | None, model: Path | None, defect_type: str, seed: int, profile: str,
+                    overrides: tuple[str, ...], out: Path, ldraw_dir: tuple[str, ...], template_files: tuple[Path, ...],
+                    plugins: tuple[str, ...]) -> None:
+    """Write a triptych: the defect-free view, the defective view and the mask overlay."""
+    registry = load_registry(template_files, plugins)
+    entry = registry.get(defect_type)
+    resolved = load_profile(profile, parse_overrides(overrides))
+    if category is None and model is None:
+        raise MadgenError("give --category or --model")
+    name, assembly = load_model(category, model, _library(ldraw_dir))
+    result = preview_defect(assembly, name, entry, resolved, seed, out)
+    click.echo(f"wrote {out}: {entry.name} on part(s) {', '.join(map(str, result.plan.targets))}, "
+               f"mask {int(result.mask.sum())} px, {result.attempts} draw(s)")
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,

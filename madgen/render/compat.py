@@ -63,6 +63,16 @@ def new_node_world(name: str) -> bpy.types.World:
     return world
 
 
+def add_group_socket(group: bpy.types.NodeTree, name: str, in_out: str, socket_type: str) -> None:
+    """Add an input or output socket to a node group (the interface API changed in 4.0)."""
+    if VERSION >= (4, 0, 0):
+        group.interface.new_socket(name, in_out=in_out, socket_type=socket_type)
+    elif in_out == "INPUT":
+        group.inputs.new(socket_type, name)
+    else:
+        group.outputs.new(socket_type, name)
+
+
 def principled_node(material: bpy.types.Material) -> bpy.types.Node:
     """The Principled BSDF node of a new node material."""
     for node in material.node_tree.nodes:

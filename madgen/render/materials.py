@@ -48,16 +48,38 @@ def make_material(colour: Colour) -> bpy.types.Material:
     return material
 
 
-def make_instance_id_material() -> bpy.types.Material:
-    """An emission material whose radiance equals the object's ``pass_index`` (for exact masks)."""
+def make_instance_id_material(stain_field: bpy.types.ShaderNodeTree | None = None,
+                               stain_pass_index: int = 0) -> bpy.types.Material:
+    """An emission material for exact masks: red = the object's ``pass_index``.
+
+    With a stain, green = the stain's opacity on the object whose ``pass_index`` is
+    ``stain_pass_index`` (0 elsewhere).
+    """
     material = compat.new_node_material("madgen_instance_id")
     nodes, links = material.node_tree.nodes, material.node_tree.links
     for node in list(nodes):
         nodes.remove(node)
     info = nodes.new("ShaderNodeObjectInfo")
+    combine = nodes.new("ShaderNodeCombineXYZ")
     emission = nodes.new("ShaderNodeEmission")
     output = nodes.new("ShaderNodeOutputMaterial")
     emission.inputs["Strength"].default_value = 1.0
-    links.new(info.outputs["Object Index"], emission.inputs["Color"])
+    links.new(info.outputs["Object Index"], combine.inputs["X"])
+    if stain_field is not None:
+        field = nodes.new("ShaderNodeGroup")
+        field.node_tree = stain_field
+        coordinates = nodes.new("ShaderNodeTexCoord")
+        links.new(coordinates.outputs["Object"], field.inputs[0])
+        is_target = nodes.new("ShaderNodeMath")
+        is_target.operation = "COMPARE"
+        links.new(info.outputs["Object Index"], is_target.inputs[0])
+        is_target.inputs[1].default_value = float(stain_pass_index)
+        is_target.inputs[2].default_value = 0.5
+        opacity = nodes.new("ShaderNodeMath")
+        opacity.operation = "MULTIPLY"
+        links.new(is_target.outputs[0], opacity.inputs[0])
+        links.new(field.outputs[0], opacity.inputs[1])
+        links.new(opacity.outputs[0], combine.inputs["Y"])
+    links.new(combine.outputs["Vector"], emission.inputs["Color"])
     links.new(emission.outputs["Emission"], output.inputs["Surface"])
     return material

@@ -75,6 +75,7 @@ class BlenderScene:
     camera: bpy.types.Object
     instances: list[bpy.types.Object]
     normalisation: Normalisation
+    materials: dict[int, bpy.types.Material]
     object_rotation_deg: float | None = None
 
     def set_object_rotation(self, degrees: float) -> None:
@@ -179,6 +180,6 @@ def build_scene(assembly: Assembly, normalisation: Normalisation, gap_ldu: float
     camera = bpy.data.objects.new("camera", camera_data)
     scene.collection.objects.link(camera)
     scene.camera = camera
-    built = BlenderScene(scene, collection, root, camera, objects, normalisation)
+    built = BlenderScene(scene, collection, root, camera, objects, normalisation, factory.materials)
     built.set_object_rotation(0.0)
     return built

@@ -35,16 +35,34 @@ from .lighting import add_studio
 from .materials import make_instance_id_material
 from .scene import BlenderScene, build_scene, model_points_m
 
-#: Blender's ``pass_index`` is a 16-bit signed value; index 0 is the background.
-MAX_INSTANCES = 32766
+#: Blender's ``pass_index`` is a 16-bit signed value: 0 is the background, 1..32000 the part
+#: instances (index + 1), and from :data:`ADDED_MESH_BASE` the meshes a defect adds.
+MAX_INSTANCES = 32000
+ADDED_MESH_BASE = 32001
+
+
+def decode_id_pass(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split an ID-pass image (R: pass index, G: stain opacity, A: coverage) into its layers."""
+    covered = pixels[:, :, 3] > 0.5
+    index = np.where(covered, np.rint(pixels[:, :, 0]).astype(np.int64), 0)
+    instance_ids = np.where((index >= 1) & (index < ADDED_MESH_BASE), index - 1, -1).astype(np.int32)
+    added = np.where(index >= ADDED_MESH_BASE, index - ADDED_MESH_BASE, -1).astype(np.int32)
+    stain = np.where(covered, pixels[:, :, 1], 0.0).astype(np.float32)
+    return instance_ids, added, stain
 
 
 @dataclass
 class RenderedView:
-    """The pixels of one view: RGBA (straight alpha) and the instance index seen by each pixel."""
+    """The pixels of one view: RGBA (straight alpha) and what each pixel sees.
+
+    ``instance_ids``: the part instance (-1: none); ``added_labels``: the label of a mesh a
+    defect added (-1: none); ``stain_opacity``: a stain's opacity (0: none).
+    """
 
     rgba: np.ndarray
     instance_ids: np.ndarray
+    added_labels: np.ndarray
+    stain_opacity: np.ndarray
     rgb_seconds: float
     mask_seconds: float
 
@@ -82,6 +100,7 @@ class RenderSession:
             raise MadgenError(f"{assembly.source}: {len(assembly.instances)} parts; the mask pass supports "
                               f"at most {MAX_INSTANCES}")
         self.profile = profile
+        self.assembly = assembly
         self.normalisation = normalisation or Normalisation.fit(model_points_m(assembly))
         started = time.perf_counter()
         self.built: BlenderScene = build_scene(assembly, self.normalisation, profile.part_gap_ldu, camera_angle_x)
@@ -119,7 +138,8 @@ class RenderSession:
             setattr(scene.cycles, name, 0)
         scene.cycles.filter_width = self.profile.mask_filter_width
         scene.cycles.use_denoising = False
-        scene.view_layers[0].material_override = make_instance_id_material()
+        self.id_material = make_instance_id_material()
+        scene.view_layers[0].material_override = self.id_material
         compat.set_output_format(scene, "OPEN_EXR")
         return scene
 
@@ -171,10 +191,15 @@ class RenderSession:
         # Cycles re-synchronise the scene.
         views = []
         for (rgba, rgb_seconds), (path, mask_seconds) in zip(colour, id_renders):
-            ids = compat.read_image_pixels(str(path))
-            instance_ids = np.where(ids[:, :, 3] > 0.5, np.rint(ids[:, :, 0]).astype(np.int64) - 1, -1)
-            views.append(RenderedView(rgba, instance_ids.astype(np.int32), rgb_seconds, mask_seconds))
+            layers = decode_id_pass(compat.read_image_pixels(str(path)))
+            views.append(RenderedView(rgba, *layers, rgb_seconds, mask_seconds))
         return views
+
+    def render_ids(self, pose: CameraPose) -> np.ndarray:
+        """Only the ID pass of a view: the part instance each pixel sees (-1: none)."""
+        self._place(pose)
+        path, _ = self._render(self.id_scene, "ids_only.exr")
+        return decode_id_pass(compat.read_image_pixels(str(path)))[0]
 
     def render(self, pose: CameraPose, seed: int) -> RenderedView:
         """Render one view: RGB pass then instance-ID pass."""

@@ -1,0 +1,45 @@
+"""``madgen defects preview``: one defect drawn at a seeded test pose, shown as a triptych."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .categories import CATEGORIES, load_scene
+from .dataset.images import composite_on_white, write_png_atomic
+from .defects import DefectType
+from .ldraw import Assembly
+from .profiles import RenderProfile
+from .rig import RigConfig, sample_test_poses
+from .seeds import derive_seed
+
+#: The mask overlay's colour and strength.
+OVERLAY_RGB = np.array([230, 20, 20])
+OVERLAY_ALPHA = 0.6
+
+
+def overlay_mask(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Tint the masked pixels of an RGB image red."""
+    shown = rgb.astype(np.float64)
+    shown[mask] = shown[mask] * (1 - OVERLAY_ALPHA) + OVERLAY_RGB * OVERLAY_ALPHA
+    return np.rint(shown).astype(np.uint8)
+
+
+def preview_defect(assembly: Assembly, name: str, defect: DefectType, profile: RenderProfile, seed: int,
+                   out: Path, rig: RigConfig | None = None):  # noqa: ANN201 - returns a DefectImage
+    """Render the defect-free and defective view of a seeded test pose and write the triptych."""
+    from .defect_views import render_defect
+    from .render import RenderSession
+
+    rig = rig or RigConfig()
+    pose = sample_test_poses(1, derive_seed(seed, name, "preview"), rig)[0]
+    scene = load_scene(name) if name in CATEGORIES else None
+    view_seed = derive_seed(seed, name, "preview", defect.name)
+    with RenderSession(assembly, profile, rig.camera_angle_x) as session:
+        good = session.render(pose, view_seed)
+        result = render_defect(session, defect, pose, view_seed, scene, good.instance_ids)
+    defective = composite_on_white(result.rgba)
+    panels = [composite_on_white(good.rgba), defective, overlay_mask(defective, result.mask)]
+    write_png_atomic(Path(out), np.concatenate(panels, axis=1))
+    return result

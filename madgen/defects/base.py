@@ -1,0 +1,82 @@
+"""The injector interface: ``plan`` (pure), ``apply`` (through a scene facade) and ``mask``.
+
+Built-in kinds (``missing``, ``burrs``, ``stains``) and user plugins implement
+:class:`DefectKind`. ``apply`` never touches ``bpy`` itself: it calls the :class:`DefectScene`
+facade, which :mod:`madgen.render` implements. So a kind is testable without Blender, and the
+renderer keeps the only ``bpy`` code.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Mapping, Protocol, Sequence
+
+import numpy as np
+
+from .plan import DefectPlan, PlanContext
+from .templates import DefectTemplate, ParamSpec
+
+
+@dataclass(frozen=True)
+class StainBlob:
+    """One ellipsoid of a stain in the target part's frame (LDU).
+
+    ``axes`` holds the ellipsoid's unit axes as rows; ``radii`` its half-lengths along them.
+    The stain's opacity at a point is ``opacity * min(1, 2 * max_blobs(1 - |q|^2))`` with
+    ``q = axes @ (p - centre) / radii``.
+    """
+
+    centre: tuple[float, float, float]
+    radii: tuple[float, float, float]
+    axes: tuple[tuple[float, float, float], ...]
+
+
+class DefectScene(Protocol):
+    """What ``apply`` may do to the scene of one view (implemented by the renderer)."""
+
+    def hide_instances(self, instances: Sequence[int]) -> None:
+        """Leave these part instances out of the defective render."""
+
+    def add_mesh(self, instance: int, vertices_ldu: np.ndarray, triangles: np.ndarray) -> int:
+        """Attach a mesh (in the instance's part frame, LDU) in that part's colour; returns its label."""
+
+    def add_stain(self, instance: int, blobs: Sequence[StainBlob], rgb: tuple[float, float, float],
+                  opacity: float) -> int:
+        """Blend a stain into one instance's surface; returns its label."""
+
+
+@dataclass
+class MaskLayers:
+    """Per-pixel layers of a defective view and its defect-free twin, for mask rules.
+
+    ``good_instance_ids`` / ``instance_ids``: the part instance each pixel sees (-1 for none) in
+    the defect-free and the defective render. ``added_labels``: the label of an added mesh the
+    pixel sees (-1 for none). ``stain_opacity``: the stain's opacity at the pixel (0 for none).
+    """
+
+    good_instance_ids: np.ndarray
+    instance_ids: np.ndarray
+    added_labels: np.ndarray
+    stain_opacity: np.ndarray
+
+
+class DefectKind(ABC):
+    """An injector: draws plans, applies them to a scene, and derives the exact mask."""
+
+    #: The ``kind:`` a template names to use this injector.
+    kind: str = ""
+    #: The parameters a template must bound, with their allowed types and ranges.
+    schema: Mapping[str, ParamSpec] = {}
+
+    @abstractmethod
+    def plan(self, template: DefectTemplate, context: PlanContext, seed: int, attempt: int) -> DefectPlan:
+        """Draw one defect for the view in ``context`` (pure and deterministic)."""
+
+    @abstractmethod
+    def apply(self, plan: DefectPlan, scene: DefectScene) -> None:
+        """Change the scene to show the defect."""
+
+    @abstractmethod
+    def mask(self, plan: DefectPlan, layers: MaskLayers) -> np.ndarray:
+        """The boolean mask of the pixels where the defect is visible."""

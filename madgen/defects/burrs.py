@@ -1,0 +1,147 @@
+"""Burrs: thin, jagged slivers of mould flash standing out from an outer edge or face of a part.
+
+The sliver is a closed prism in the target part's frame: its base runs along a visible edge line
+of the part (``placement: edge``) or across a visible face (``placement: face``), sunk slightly
+into the part, and its top is a saw-tooth of ``teeth`` random heights pointing outward. It takes
+the part's colour and material. Mask: the visible pixels of the sliver.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .base import DefectKind, DefectScene, MaskLayers
+from .plan import DefectPlan, PlanContext, draw_value, facing_triangles, pick_target, sample_surface_point
+from .templates import Choice, DefectTemplate, Number
+
+#: How far (LDU) the sliver's base is sunk into the part, so it is attached without a gap.
+EMBED_LDU = 0.4
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+def burr_mesh(start: np.ndarray, direction: np.ndarray, outward: np.ndarray, length: float,
+              heights: list[float], thickness: float) -> tuple[np.ndarray, np.ndarray]:
+    """The sliver's closed triangle mesh (vertices in LDU, int32 triangles, outward winding)."""
+    direction, outward = _unit(np.asarray(direction, float)), _unit(np.asarray(outward, float))
+    normal = _unit(np.cross(direction, outward))
+    steps = len(heights) - 1
+    base = [np.asarray(start, float) + direction * length * i / steps - outward * EMBED_LDU
+            for i in range(steps + 1)]
+    top = [base[i] + outward * (heights[i] + EMBED_LDU) for i in range(steps + 1)]
+    outline = base + top[::-1]  # a simple polygon: along the base, back along the jagged top
+    count = len(outline)
+    vertices = np.array([p + normal * thickness / 2 for p in outline] + [p - normal * thickness / 2 for p in outline])
+    triangles = []
+    for i in range(steps):  # the two flat sides, as strips of quads between base and top
+        b0, b1, t1, t0 = i, i + 1, count - 2 - i, count - 1 - i
+        triangles += [(b0, b1, t1), (b0, t1, t0)]
+        triangles += [(count + b0, count + t1, count + b1), (count + b0, count + t0, count + t1)]
+    for i in range(count):  # the rim around the outline
+        j = (i + 1) % count
+        triangles += [(i, count + i, count + j), (i, count + j, j)]
+    triangles = np.array(triangles, dtype=np.int32)
+    corners = vertices[triangles]
+    volume = np.einsum("ij,ij->i", corners[:, 0], np.cross(corners[:, 1], corners[:, 2])).sum()
+    if volume < 0:
+        triangles = triangles[:, [0, 2, 1]]
+    return vertices, triangles
+
+
+class Burrs(DefectKind):
+    """Add mould-flash slivers."""
+
+    kind = "burrs"
+    schema = {
+        "length_ldu": Number(0.5, 60, description="length of the sliver along the edge"),
+        "height_ldu": Number(0.2, 30, description="how far the teeth stand out"),
+        "thickness_ldu": Number(0.1, 8, description="thickness of the sliver"),
+        "teeth": Number(1, 16, integer=True, description="number of saw teeth"),
+        "placement": Choice(("edge", "face", "any"), description="where the sliver stands"),
+    }
+
+    def plan(self, template: DefectTemplate, context: PlanContext, seed: int, attempt: int) -> DefectPlan:
+        rng = context.rng(seed, attempt)
+        params = template.params
+        target = pick_target(context, rng, template.min_pixels(context.image_size, context.image_size))
+        mesh = context.assembly.meshes[context.assembly.instances[target].part_id]
+        camera = context.camera_in_part(target)
+        placement = params["placement"]
+        if placement == "any":
+            placement = "edge" if rng.uniform() < 0.5 else "face"
+        length = draw_value(rng, params["length_ldu"])
+        height = draw_value(rng, params["height_ldu"])
+        edge = _visible_edge(mesh.edge_lines.astype(np.float64), mesh.vertices, camera, rng,
+                             lambda points: context.in_free_space(target, points), height) \
+            if placement == "edge" else None
+        if edge is not None:
+            start, direction, outward, edge_length = edge
+            length = min(length, edge_length)
+            start = start + direction * rng.uniform(0, edge_length - length)
+        else:
+            placement = "face"
+            point, normal = sample_surface_point(mesh, facing_triangles(mesh, camera), rng)
+            outward = normal
+            direction = _unit(np.cross(normal, rng.normal(size=3)))
+            start = point - direction * length / 2
+        teeth = int(draw_value(rng, params["teeth"], integer=True))
+        heights = [height * (0.25 + 0.75 * rng.uniform()) * (1.0 if i % 2 else 0.45) for i in range(teeth * 2 + 1)]
+        drawn = {
+            "placement": placement, "start": start.tolist(), "direction": direction.tolist(),
+            "outward": outward.tolist(), "length_ldu": length, "heights_ldu": heights,
+            "thickness_ldu": draw_value(rng, params["thickness_ldu"]),
+        }
+        return DefectPlan(template.name, self.kind, (target,), drawn, seed, attempt)
+
+    def apply(self, plan: DefectPlan, scene: DefectScene) -> None:
+        p = plan.params
+        vertices, triangles = burr_mesh(np.array(p["start"]), np.array(p["direction"]), np.array(p["outward"]),
+                                        p["length_ldu"], list(p["heights_ldu"]), p["thickness_ldu"])
+        scene.add_mesh(plan.targets[0], vertices, triangles)
+
+    def mask(self, plan: DefectPlan, layers: MaskLayers) -> np.ndarray:
+        return layers.added_labels >= 0
+
+
+def _visible_edge(edges: np.ndarray, vertices: np.ndarray, camera: np.ndarray, rng: np.random.Generator,
+                  is_free: Callable[[np.ndarray], bool],
+                  height: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """A random outer edge line that faces the camera and has free space outside it.
+
+    Returns (start, direction, outward, length), or None when the part has no such edge.
+    """
+    if not len(edges) or not len(vertices):
+        return None
+    centre = (vertices.min(axis=0) + vertices.max(axis=0)) / 2.0
+    starts, ends = edges[:, 0], edges[:, 1]
+    vectors = ends - starts
+    lengths = np.linalg.norm(vectors, axis=1)
+    usable = lengths > 2.0
+    if not usable.any():
+        return None
+    directions = vectors / np.maximum(lengths[:, None], 1e-12)
+    middles = (starts + ends) / 2
+    radial = middles - centre
+    outward = radial - np.einsum("ij,ij->i", radial, directions)[:, None] * directions
+    outward_len = np.linalg.norm(outward, axis=1)
+    outward = outward / np.maximum(outward_len[:, None], 1e-12)
+    facing = np.einsum("ij,ij->i", outward, camera - middles) > 0
+    candidates = [int(i) for i in np.nonzero(usable & facing & (outward_len > 1.0))[0]
+                  if is_free(middles[i] + outward[i] * np.array([[0.5], [1.0]]) * height)]
+    if not candidates:
+        return None
+    candidates = np.array(candidates)
+    # favour edges whose sliver would be seen broadside: long, and both the edge and the
+    # outward direction across the line of sight
+    sight = camera - middles[candidates]
+    sight /= np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-12)
+    across_edge = np.linalg.norm(np.cross(directions[candidates], sight), axis=1)
+    across_out = np.linalg.norm(np.cross(outward[candidates], sight), axis=1)
+    weights = lengths[candidates] * (across_edge * across_out) ** 2 + 1e-9
+    chosen = int(candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))])
+    return starts[chosen], directions[chosen], outward[chosen], float(lengths[chosen])
+

@@ -1,0 +1,72 @@
+"""Defects rendered for real at the ``ci`` profile: visible, exact masks, reverted scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("bpy", reason="the bpy wheel is not installed")
+
+from madgen.categories import load_scene  # noqa: E402
+from madgen.cli import main  # noqa: E402
+from madgen.dataset.images import composite_on_white  # noqa: E402
+from madgen.defect_views import render_defect  # noqa: E402
+from madgen.defects import load_registry  # noqa: E402
+from madgen.ldraw import Library, load_assembly  # noqa: E402
+from madgen.profiles import load_profile  # noqa: E402
+from madgen.render import RenderSession  # noqa: E402
+from madgen.rig import DEFAULT_CAMERA_ANGLE_X, sample_test_poses  # noqa: E402
+
+from .conftest import REPO  # noqa: E402
+
+PROFILE = load_profile("ci", {"resolution": 160, "samples": 8})
+
+
+@pytest.fixture(scope="module")
+def bird():
+    scene = load_scene("Bird")
+    assembly = load_assembly(scene.model, library=Library(use_env=False))
+    with RenderSession(assembly, PROFILE, DEFAULT_CAMERA_ANGLE_X) as session:
+        yield scene, session
+
+
+@pytest.mark.parametrize("name", ["Missing", "Burrs", "Stains", "Scratches", "Bumps"])
+def test_each_type_renders_a_visible_defect_with_an_exact_mask(bird, name) -> None:
+    scene, session = bird
+    registry = load_registry([REPO / "examples/defects/scratches.yaml"], ["examples.defects.bump_plugin:Bumps"],
+                             use_entry_points=False)
+    entry = registry.get(name)
+    pose = sample_test_poses(1, seed=2)[0]
+    good = session.render(pose, seed=5)
+    result = render_defect(session, entry, pose, 5, scene, good.instance_ids)
+    needed = entry.template.min_pixels(160, 160)
+    assert result.mask.sum() >= needed
+    changed = np.abs(composite_on_white(result.rgba).astype(int) - composite_on_white(good.rgba).astype(int))
+    changed = changed.max(axis=2) > 20
+    # the defect changed the picture where the mask says, and the mask is not a blob elsewhere
+    assert (changed & result.mask).sum() >= 0.3 * result.mask.sum()
+    # the same plan gives the same pixels, and the scene is defect-free again afterwards
+    again = render_defect(session, entry, pose, 5, scene, good.instance_ids)
+    assert np.array_equal(again.rgba, result.rgba) and np.array_equal(again.mask, result.mask)
+    after = session.render(pose, seed=5)
+    assert np.array_equal(after.rgba, good.rgba) and np.array_equal(after.instance_ids, good.instance_ids)
+
+
+def test_missing_mask_is_where_the_removed_part_was_seen(bird) -> None:
+    scene, session = bird
+    entry = load_registry(use_entry_points=False).get("Missing")
+    pose = sample_test_poses(1, seed=3)[0]
+    good_ids = session.render_ids(pose)
+    result = render_defect(session, entry, pose, 1, scene, good_ids)
+    assert np.array_equal(result.mask, np.isin(good_ids, result.plan.targets))
+
+
+def test_preview_command_writes_a_triptych(tmp_path, capsys) -> None:
+    out = tmp_path / "p.png"
+    code = main(["defects", "preview", "--category", "Bird", "--type", "Stains", "--seed", "3", "--profile", "ci",
+                 "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    from PIL import Image
+    assert Image.open(out).size == (3 * 128, 128)
+    code = main(["defects", "preview", "--category", "Bird", "--type", "Dust", "--out", str(out)])
+    assert code == 2 and "unknown defect type 'Dust'" in capsys.readouterr().err
