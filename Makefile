@@ -27,6 +27,7 @@ list: setup
 bench: setup
 	$(BIN)/python bench/ldraw_load.py
 	$(BIN)/python bench/render.py --views 24
+	$(BIN)/python bench/defects.py --category Bird --views 6
 
 # Regenerate the embedded parts library and the 20 scene models from their generator scripts.
 parts: setup
