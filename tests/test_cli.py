@@ -84,3 +84,21 @@ def test_stats_prints_shape_complexity_and_uses_images(capsys, tmp_path) -> None
     code, out, _ = run(capsys, "stats", "--images", str(tmp_path / "MAD-Sim"))
     gorilla = [line for line in out.splitlines() if line.startswith("01Gorilla")][0]
     assert code == 0 and gorilla.split()[-1] != "-"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["render", "--category", "Gorilla", "--views", "999", "--out", "x"], "--views 999: view 999 does not exist"),
+        (["render", "--category", "Gorilla", "--profile", "fast", "--out", "x"], "unknown render profile 'fast'"),
+        (["render", "--category", "Gorilla", "--set", "samples=lots", "--out", "x"],
+         "override: key 'samples': expected int, got 'lots'"),
+        (["render", "--out", "x"], "give exactly one of --category or --model"),
+        (["defects", "list", "--plugin", "nowhere:Thing"], "cannot import nowhere"),
+    ],
+)
+def test_render_and_defect_bad_input_is_one_line(capsys, tmp_path, monkeypatch, args, message) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *args)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "x").exists()  # nothing written
