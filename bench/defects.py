@@ -20,6 +20,7 @@ from madgen.categories import load_scene
 from madgen.dataset.images import composite_on_white
 from madgen.defect_views import render_defect
 from madgen.defects import BUILTIN_TYPES, load_registry
+from madgen.errors import MadgenError
 from madgen.ldraw import load_assembly
 from madgen.profiles import load_profile
 from madgen.render import RenderSession
@@ -41,16 +42,20 @@ def main() -> None:
     registry = load_registry()
     poses = sample_test_poses(args.views, seed=2024, config=RigConfig())
     print(f"{scene.category}, {args.profile} profile, {args.views} test poses, change threshold {args.threshold}/255")
-    print("| type | mean IoU | lowest IoU | mean mask (px) | mean draws | s / image |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| type | mean IoU | lowest IoU | mean mask (px) | mean draws | s / image | failed views |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     with RenderSession(assembly, profile, RigConfig().camera_angle_x) as session:
         for name in args.types.split(","):
             entry = registry.get(name)
-            ious, sizes, draws, seconds = [], [], [], []
+            ious, sizes, draws, seconds, failed = [], [], [], [], 0
             for number, pose in enumerate(poses):
                 good = session.render(pose, seed=number)
                 started = time.perf_counter()
-                result = render_defect(session, entry, pose, number, scene, good.instance_ids)
+                try:
+                    result = render_defect(session, entry, pose, number, scene, good.instance_ids)
+                except MadgenError:
+                    failed += 1
+                    continue
                 seconds.append(time.perf_counter() - started)
                 difference = np.abs(composite_on_white(result.rgba).astype(int) -
                                     composite_on_white(good.rgba).astype(int)).max(axis=2)
@@ -60,7 +65,7 @@ def main() -> None:
                 sizes.append(int(result.mask.sum()))
                 draws.append(result.attempts)
             print(f"| {entry.name} | {np.mean(ious):.3f} | {np.min(ious):.3f} | {np.mean(sizes):.0f} | "
-                  f"{np.mean(draws):.1f} | {np.mean(seconds):.1f} |")
+                  f"{np.mean(draws):.1f} | {np.mean(seconds):.1f} | {failed} |")
 
 
 if __name__ == "__main__":

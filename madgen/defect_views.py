@@ -52,7 +52,7 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
         prefer = list(scene.missing.prefer_groups)
     context = PlanContext(session.assembly, pose, size, session.normalisation, visible_pixel_counts(good_ids),
                           eligible if defect.template.kind == "missing" else None,
-                          prefer if defect.template.kind == "missing" else [])
+                          prefer if defect.template.kind == "missing" else [], good_ids)
     needed = defect.template.min_pixels(size, size)
     best = 0
     for attempt in range(defect.template.max_attempts):

@@ -70,3 +70,19 @@ def test_preview_command_writes_a_triptych(tmp_path, capsys) -> None:
     assert Image.open(out).size == (3 * 128, 128)
     code = main(["defects", "preview", "--category", "Bird", "--type", "Dust", "--out", str(out)])
     assert code == 2 and "unknown defect type 'Dust'" in capsys.readouterr().err
+
+
+def test_plan_context_projection_matches_the_render() -> None:
+    from madgen.defects import PlanContext
+    from madgen.rig import RigConfig
+
+    assembly = load_assembly(load_scene("Bird").model, library=Library(use_env=False))
+    with RenderSession(assembly, load_profile("ci"), DEFAULT_CAMERA_ANGLE_X) as session:
+        for pose in sample_test_poses(2, 5, RigConfig(test_object_rotation=True)):
+            ids = session.render_ids(pose)
+            context = PlanContext(assembly, pose, 128, session.normalisation, {}, good_instance_ids=ids)
+            uv = context.project(np.concatenate([assembly.world_vertices(p).reshape(-1, 3) for p in assembly.meshes]))
+            rows, cols = np.nonzero(ids >= 0)
+            observed = np.array([cols.min(), rows.min(), cols.max() + 1, rows.max() + 1])
+            expected = np.array([uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max()])
+            assert np.abs(observed - expected).max() <= 2.0

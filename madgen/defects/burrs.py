@@ -18,6 +18,8 @@ from .templates import Choice, DefectTemplate, Number
 
 #: How far (LDU) the sliver's base is sunk into the part, so it is attached without a gap.
 EMBED_LDU = 0.4
+#: How much parts on the view's outline, and slivers seen against the background, are favoured.
+SILHOUETTE_BOOST = 8.0
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -67,7 +69,8 @@ class Burrs(DefectKind):
     def plan(self, template: DefectTemplate, context: PlanContext, seed: int, attempt: int) -> DefectPlan:
         rng = context.rng(seed, attempt)
         params = template.params
-        target = pick_target(context, rng, template.min_pixels(context.image_size, context.image_size))
+        target = pick_target(context, rng, template.min_pixels(context.image_size, context.image_size),
+                             silhouette_boost=SILHOUETTE_BOOST)
         mesh = context.assembly.meshes[context.assembly.instances[target].part_id]
         camera = context.camera_in_part(target)
         placement = params["placement"]
@@ -75,8 +78,14 @@ class Burrs(DefectKind):
             placement = "edge" if rng.uniform() < 0.5 else "face"
         length = draw_value(rng, params["length_ldu"])
         height = draw_value(rng, params["height_ldu"])
+        transform = context.assembly.instances[target].transform
+
+        def against_background(points: np.ndarray) -> np.ndarray:
+            placed = points @ transform[:3, :3].T + transform[:3, 3]
+            return context.good_id_at(placed) == -1
+
         edge = _visible_edge(mesh.edge_lines.astype(np.float64), mesh.vertices, camera, rng,
-                             lambda points: context.in_free_space(target, points), height) \
+                             lambda points: context.in_free_space(target, points), height, against_background) \
             if placement == "edge" else None
         if edge is not None:
             start, direction, outward, edge_length = edge
@@ -108,9 +117,13 @@ class Burrs(DefectKind):
 
 
 def _visible_edge(edges: np.ndarray, vertices: np.ndarray, camera: np.ndarray, rng: np.random.Generator,
-                  is_free: Callable[[np.ndarray], bool],
-                  height: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+                  is_free: Callable[[np.ndarray], bool], height: float,
+                  against_background: Callable[[np.ndarray], np.ndarray],
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
     """A random outer edge line that faces the camera and has free space outside it.
+
+    Edges whose sliver tip would be seen against the background are strongly favoured (a sliver
+    seen against its own part's colour barely shows).
 
     Returns (start, direction, outward, length), or None when the part has no such edge.
     """
@@ -141,7 +154,9 @@ def _visible_edge(edges: np.ndarray, vertices: np.ndarray, camera: np.ndarray, r
     sight /= np.maximum(np.linalg.norm(sight, axis=1, keepdims=True), 1e-12)
     across_edge = np.linalg.norm(np.cross(directions[candidates], sight), axis=1)
     across_out = np.linalg.norm(np.cross(outward[candidates], sight), axis=1)
-    weights = lengths[candidates] * (across_edge * across_out) ** 2 + 1e-9
+    tips = middles[candidates] + outward[candidates] * height * 0.75
+    background = np.where(against_background(tips), SILHOUETTE_BOOST, 1.0)
+    weights = lengths[candidates] * (across_edge * across_out) ** 2 * background + 1e-9
     chosen = int(candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))])
     return starts[chosen], directions[chosen], outward[chosen], float(lengths[chosen])
 

@@ -16,6 +16,10 @@ from .plan import DefectPlan, PlanContext, draw_value, pick_target
 from .templates import DefectTemplate, Number
 
 
+#: Parts on the view's outline are favoured: removing them shows the background, a visible hole.
+SILHOUETTE_BOOST = 8.0
+
+
 class Missing(DefectKind):
     """Leave parts out."""
 
@@ -33,7 +37,7 @@ class Missing(DefectKind):
         preferred = context.in_groups(context.visible_instances(minimum), context.prefer_groups or None)
         prefer = bool(context.prefer_groups) and preferred and rng.uniform() < draw_value(
             rng, template.params["prefer_weight"])
-        first = pick_target(context, rng, minimum, context.prefer_groups if prefer else groups)
+        first = pick_target(context, rng, minimum, context.prefer_groups if prefer else groups, SILHOUETTE_BOOST)
         targets = [first]
         if count > 1:
             pool = [i for i in context.in_groups(context.visible_instances(1), groups) if i != first]

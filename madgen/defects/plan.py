@@ -76,6 +76,7 @@ class PlanContext:
     visible_pixels: dict[int, int] = field(default_factory=dict)
     eligible_groups: list[str] | None = None
     prefer_groups: list[str] = field(default_factory=list)
+    good_instance_ids: np.ndarray | None = None
     _boxes: np.ndarray | None = field(default=None, repr=False)
 
     def rng(self, seed: int, attempt: int) -> np.random.Generator:
@@ -93,6 +94,42 @@ class PlanContext:
         """The camera position in one instance's own part frame (LDU)."""
         transform = self.assembly.instances[instance].transform
         return (np.linalg.inv(transform) @ np.append(self.camera_in_model(), 1.0))[:3]
+
+    def project(self, points_model: np.ndarray) -> np.ndarray:
+        """Pixel coordinates (x right, y down) of model-frame LDraw points in this view."""
+        points = np.asarray(points_model, dtype=np.float64).reshape(-1, 3)
+        world = self.normalisation.apply((points * LDU_IN_METRES) @ LDRAW_TO_BLENDER_ROTATION.T)
+        world = world @ rotation_z(self.pose.object_rotation_deg)[:3, :3].T
+        camera = (np.c_[world, np.ones(len(world))] @ np.linalg.inv(self.pose.camera_to_world).T)[:, :3]
+        focal = 0.5 * self.image_size / np.tan(0.5 * self.pose.camera_angle_x)
+        depth = np.maximum(-camera[:, 2], 1e-9)
+        return np.c_[focal * camera[:, 0] / depth + self.image_size / 2,
+                     -focal * camera[:, 1] / depth + self.image_size / 2]
+
+    def good_id_at(self, points_model: np.ndarray) -> np.ndarray:
+        """What the defect-free view shows at each point's pixel (-1: background, -2: unknown)."""
+        pixels = np.floor(self.project(points_model)).astype(np.int64)
+        if self.good_instance_ids is None:
+            return np.full(len(pixels), -2)
+        height, width = self.good_instance_ids.shape
+        inside = (pixels[:, 0] >= 0) & (pixels[:, 0] < width) & (pixels[:, 1] >= 0) & (pixels[:, 1] < height)
+        result = np.full(len(pixels), -1)
+        result[inside] = self.good_instance_ids[pixels[inside, 1], pixels[inside, 0]]
+        return result
+
+    def silhouette_share(self) -> dict[int, float]:
+        """Per visible instance, the share of its pixels that touch the background (0..1)."""
+        ids = self.good_instance_ids
+        if ids is None:
+            return {}
+        padded = np.pad(ids, 1, constant_values=-1)
+        touches = np.zeros(ids.shape, dtype=bool)
+        for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
+            touches |= padded[dy:dy + ids.shape[0], dx:dx + ids.shape[1]] == -1
+        values, counts = np.unique(ids[ids >= 0], return_counts=True)
+        edge_values, edge_counts = np.unique(ids[(ids >= 0) & touches], return_counts=True)
+        edges = dict(zip(edge_values.tolist(), edge_counts.tolist()))
+        return {int(v): edges.get(int(v), 0) / int(c) for v, c in zip(values, counts)}
 
     def instance_boxes(self) -> np.ndarray:
         """(instances, 2, 3) axis-aligned boxes of every placed part, in model LDU."""
@@ -141,14 +178,19 @@ def draw_value(rng: np.random.Generator, bounds: tuple[float, float], integer: b
 
 
 def pick_target(context: PlanContext, rng: np.random.Generator, minimum_pixels: int,
-                groups: list[str] | None = None) -> int:
-    """A visible instance (weighted by visible area), from ``groups`` when given."""
+                groups: list[str] | None = None, silhouette_boost: float = 0.0) -> int:
+    """A visible instance (weighted by visible area), from ``groups`` when given.
+
+    ``silhouette_boost`` favours parts on the outline of the view (next to the background).
+    """
     candidates = context.in_groups(context.visible_instances(minimum_pixels), groups)
     if not candidates:
         candidates = context.in_groups(context.visible_instances(1), groups)
     if not candidates:
         raise MadgenError("no visible part to place the defect on")
-    weights = np.array([max(context.visible_pixels.get(i, 1), 1) for i in candidates], dtype=np.float64)
+    share = context.silhouette_share() if silhouette_boost else {}
+    weights = np.array([max(context.visible_pixels.get(i, 1), 1) * (1.0 + silhouette_boost * share.get(i, 0.0))
+                        for i in candidates], dtype=np.float64)
     return int(candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))])
 
 

@@ -7,6 +7,7 @@ the category's scene stays defect-free for the next view.
 - ``hide_instances``: the parts are left out of both passes.
 - ``add_mesh``: a mesh in the part's frame, parented to the instance, in the part's material;
   its ``pass_index`` is ``ADDED_MESH_BASE + label`` so the ID pass shows exactly where it is.
+  It casts no shadow, so the pixels it changes are the pixels of its mask.
 - ``add_stain``: a node group computes the stain's opacity from object-space coordinates
   (a union of ellipsoids); the part's materials get a copy that mixes the stain colour in by
   that opacity, and the ID pass's material writes the same opacity into its green channel.
@@ -143,6 +144,8 @@ class BlenderDefectScene:
         obj = bpy.data.objects.new(f"madgen_defect_{label}", mesh)
         obj.parent = parent
         obj.pass_index = ADDED_MESH_BASE + label
+        # The mask is the added geometry itself; its cast shadow would change pixels outside it.
+        obj.visible_shadow = False
         self.session.built.collection.objects.link(obj)
         self._added.append(obj)
         return label
