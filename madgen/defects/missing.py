@@ -15,7 +15,6 @@ from .base import DefectKind, DefectScene, MaskLayers
 from .plan import DefectPlan, PlanContext, draw_value, pick_target
 from .templates import DefectTemplate, Number
 
-
 #: Parts on the view's outline are favoured: removing them shows the background, a visible hole.
 SILHOUETTE_BOOST = 8.0
 
