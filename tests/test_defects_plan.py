@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -61,9 +62,8 @@ def test_missing_prefers_scene_groups(context_factory) -> None:
     entry = registry.get("Missing")
     context = context_factory({i: 500 for i in range(195)})
     context.prefer_groups = ["eye"]
-    template = entry.template.__class__(**{**entry.template.__dict__, "params": {**entry.template.params,
-                                                                                 "prefer_weight": (1.0, 1.0),
-                                                                                 "parts": (1.0, 1.0)}})
+    template = replace(entry.template, params={**entry.template.params, "prefer_weight": (1.0, 1.0),
+                                               "parts": (1.0, 1.0)})
     for seed in range(5):
         plan = entry.injector.plan(template, context, seed, 0)
         assert all("eye" in (context.assembly.instances[t].group or "") for t in plan.targets)
