@@ -38,6 +38,13 @@ _PRINCIPLED_INPUTS = {
 }
 
 
+def to_matrix(array: np.ndarray) -> "object":
+    """A numpy matrix (3x3 or 4x4) as a ``mathutils.Matrix``."""
+    from mathutils import Matrix
+
+    return Matrix([[float(value) for value in row] for row in np.asarray(array)])
+
+
 def check_version() -> None:
     """Fail clearly on a Blender older than :data:`MINIMUM_VERSION`."""
     if VERSION < MINIMUM_VERSION:

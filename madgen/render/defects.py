@@ -41,8 +41,6 @@ def make_stain_field(blobs: Sequence[StainBlob], opacity: float) -> bpy.types.Sh
     ``opacity * min(1, 2 * max_k(1 - |q_k|^2))`` with ``q_k`` the position in blob ``k``'s
     frame divided by its radii (clamped at 0).
     """
-    from mathutils import Matrix
-
     group = bpy.data.node_groups.new("madgen_stain_field", "ShaderNodeTree")
     compat.add_group_socket(group, "Position", "INPUT", "NodeSocketVector")
     compat.add_group_socket(group, "Opacity", "OUTPUT", "NodeSocketFloat")
@@ -51,7 +49,7 @@ def make_stain_field(blobs: Sequence[StainBlob], opacity: float) -> bpy.types.Sh
     best = None
     for blob in blobs:
         axes = np.array(blob.axes, dtype=np.float64)
-        rotation = Matrix([list(map(float, row)) for row in LDRAW_TO_BLENDER_ROTATION @ axes.T])
+        rotation = compat.to_matrix(LDRAW_TO_BLENDER_ROTATION @ axes.T)
         mapping = nodes.new("ShaderNodeMapping")
         mapping.vector_type = "TEXTURE"
         _socket(mapping.inputs, "Location").default_value = tuple(points_to_blender(np.array(blob.centre)))

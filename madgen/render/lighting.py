@@ -40,15 +40,13 @@ WORLD_STRENGTH = 0.3
 
 def add_studio(scene: bpy.types.Scene) -> None:
     """Add the fixed light rig and the white world to ``scene``."""
-    from mathutils import Matrix
-
     for spec in STUDIO_LIGHTS:
         light = bpy.data.lights.new(f"light_{spec.name}", type="AREA")
         light.energy = spec.power_w
         light.size = spec.size
         obj = bpy.data.objects.new(f"light_{spec.name}", light)
         matrix = look_at(np.array(spec.position))
-        obj.matrix_world = Matrix([list(map(float, row)) for row in matrix])
+        obj.matrix_world = compat.to_matrix(matrix)
         scene.collection.objects.link(obj)
     world = compat.new_node_world("studio")
     background = world.node_tree.nodes.get("Background")

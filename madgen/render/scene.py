@@ -89,13 +89,7 @@ class BlenderScene:
         angle = math.radians(degrees)
         rotation = np.eye(4)
         rotation[:2, :2] = [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
-        self.root.matrix_world = _matrix(rotation @ self.normalisation.matrix())
-
-
-def _matrix(array: np.ndarray) -> "object":
-    from mathutils import Matrix
-
-    return Matrix([list(map(float, row)) for row in array])
+        self.root.matrix_world = compat.to_matrix(rotation @ self.normalisation.matrix())
 
 
 def model_points_m(assembly: Assembly) -> np.ndarray:
@@ -168,7 +162,7 @@ def build_scene(assembly: Assembly, normalisation: Normalisation, gap_ldu: float
         obj = bpy.data.objects.new(f"{instance.index:05d}_{instance.part_id}",
                                    factory.mesh(instance.part_id, instance.colour))
         obj.parent = root
-        obj.matrix_basis = _matrix(transform_to_blender(instance.transform))
+        obj.matrix_basis = compat.to_matrix(transform_to_blender(instance.transform))
         obj.pass_index = instance.index + 1
         objects.append(obj)
     for obj in objects:

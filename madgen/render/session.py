@@ -163,9 +163,7 @@ class RenderSession:
         return path, seconds
 
     def _place(self, pose: CameraPose) -> None:
-        from mathutils import Matrix
-
-        self.built.camera.matrix_world = Matrix([list(map(float, row)) for row in pose.camera_to_world])
+        self.built.camera.matrix_world = compat.to_matrix(pose.camera_to_world)
         self.built.set_object_rotation(pose.object_rotation_deg)
 
     def render_many(self, poses: Sequence[CameraPose], seeds: Sequence[int]) -> list[RenderedView]:
