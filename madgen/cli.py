@@ -15,9 +15,14 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .build.config import resolve_config
+from .build.run import build_dataset
+from .build.summary import build_summary
 from .categories import CATEGORIES, load_category_assembly, load_scene, resolve_category
 from .console import ProgressLine, format_table
 from .defect_preview import preview_defect
+from .dataset.manifest import verify as verify_dataset
+from .dataset.validate import validate as validate_dataset
 from .defects import load_registry
 from .errors import MadgenError
 from .ldraw import RESOLUTIONS, Assembly, Library, load_assembly, points_to_blender
@@ -176,6 +181,85 @@ def render(category: str | None, model: Path | None, views: str, profile: str, o
                f"({report.device}, {resolved.resolution}px, {resolved.samples} spp"
                f"{', denoised' if report.denoised else ''}); Blender render time {blender:.1f} s, "
                f"mask pass {100 * report.mask_seconds / max(report.rgb_seconds, 1e-9):.1f}% of RGB")
+
+
+@cli.command()
+@click.option("--category", "categories", multiple=True,
+              help="A category (01Gorilla, Gorilla, gorilla or 1); repeat or use commas. Default: 01Gorilla.")
+@click.option("--all", "all_categories", is_flag=True, help="Build all 20 categories.")
+@click.option("--model", type=click.Path(path_type=Path), help="Any LDraw model file instead of a category.")
+@click.option("--name", help="The category folder name for --model (default: the file's stem).")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Dataset folder [default: MAD-Sim].")
+@click.option("--profile", default=None, help="Render profile or YAML file [default: standard].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a profile setting.")
+@click.option("--seed", default=None, type=int, help="Root seed [default: 0].")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML with any of these options (the command line wins).")
+@click.option("--defects", "defect_names", default=None,
+              help="Comma-separated defect types [default: Burrs,Missing,Stains]; custom ones too.")
+@click.option("--template", "templates", multiple=True, type=click.Path(), help="A defect template YAML to add.")
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE:CLASS", help="A Python defect injector.")
+@click.option("--train-views", default=None, help="Training views: all, N, START:STOP[:STEP] [default: all].")
+@click.option("--test-good", default=None, type=int, help="Good test images [default: 90].")
+@click.option("--test-per-defect", default=None, type=int, help="Test images per defect type [default: 80].")
+@click.option("--executor", default=None, type=click.Choice(["local", "ray"]), help="Runner [default: local].")
+@click.option("--workers", default=None, type=int, help="Worker processes (local) or concurrent tasks (Ray); "
+              "0 picks for the machine.")
+@click.option("--address", default=None, help="Ray address: auto, HOST:PORT, or local [default: auto].")
+@click.option("--shard", default=None, metavar="I/N", help="Build only shard I of N (for job arrays).")
+@click.option("--chunk-size", default=None, type=int, help="Views per work unit [default: 8].")
+@click.option("--ldraw-dir", multiple=True, type=click.Path(), help=_LDRAW_DIR_HELP)
+def build(categories: tuple[str, ...], all_categories: bool, model: Path | None, name: str | None, out: str | None,
+          profile: str | None, overrides: tuple[str, ...], seed: int | None, config_file: Path | None,
+          defect_names: str | None, templates: tuple[str, ...], plugins: tuple[str, ...], train_views: str | None,
+          test_good: int | None, test_per_defect: int | None, executor: str | None, workers: int | None,
+          address: str | None, shard: str | None, chunk_size: int | None, ldraw_dir: tuple[str, ...]) -> None:
+    """Build MAD-Sim-format datasets: train/test splits, masks, transforms.json and manifest.json."""
+    names = [piece.strip() for item in categories for piece in item.split(",") if piece.strip()]
+    if all_categories:
+        names = ["all"]
+    options = {
+        "categories": tuple(names) or None, "model": str(model) if model else None, "name": name, "out": out,
+        "profile": profile, "overrides": parse_overrides(overrides) or None, "seed": seed,
+        "defects": tuple(d.strip() for d in defect_names.split(",") if d.strip()) if defect_names else None,
+        "templates": templates, "plugins": plugins, "train_views": train_views, "test_good": test_good,
+        "test_per_defect": test_per_defect, "executor": executor, "workers": workers, "address": address,
+        "shard": shard, "chunk_size": chunk_size, "ldraw_dirs": ldraw_dir,
+    }
+    config = resolve_config(config_file, options)
+    progress = ProgressLine("build")
+    report = build_dataset(config, progress=progress)
+    progress.finish()
+    click.echo(build_summary(report))
+    if report.failures:
+        raise MadgenError(f"{len(report.failures)} work unit(s) failed (listed above); re-run the same command "
+                          "to retry them, finished images are kept")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def verify(folder: Path) -> None:
+    """Re-hash a madgen dataset (or one category) against its manifest.json files."""
+    report = verify_dataset(folder)
+    for problem in report.problems:
+        click.echo(problem)
+    if not report.ok:
+        raise MadgenError(f"{len(report.problems)} of {report.checked} files do not match their manifest")
+    click.echo(f"{report.checked} files match their manifest")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def validate(folder: Path) -> None:
+    """Check a folder (ours or a MAD-Sim download) against the MAD-Sim layout; list every problem."""
+    report = validate_dataset(folder)
+    for problem in report.problems:
+        click.echo(problem)
+    summary = (f"{len(report.categories)} categor{'y' if len(report.categories) == 1 else 'ies'}, "
+               f"{report.images} images, {report.masks} masks")
+    if not report.ok:
+        raise MadgenError(f"{len(report.problems)} problem(s) in {summary}")
+    click.echo(f"{summary}: valid MAD-Sim layout")
 
 
 @cli.group()

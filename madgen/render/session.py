@@ -60,14 +60,16 @@ class RenderedView:
     """
 
     rgba: np.ndarray
-    instance_ids: np.ndarray
-    added_labels: np.ndarray
-    stain_opacity: np.ndarray
+    instance_ids: np.ndarray | None
+    added_labels: np.ndarray | None
+    stain_opacity: np.ndarray | None
     rgb_seconds: float
     mask_seconds: float
 
     def mask(self, instances: "np.ndarray | list[int] | None" = None) -> np.ndarray:
         """Boolean mask of the pixels that see any of ``instances`` (all parts when None)."""
+        if self.instance_ids is None:
+            raise ValueError("this view was rendered without its ID pass")
         if instances is None:
             return self.instance_ids >= 0
         return np.isin(self.instance_ids, np.asarray(list(instances), dtype=np.int64))
@@ -166,11 +168,12 @@ class RenderSession:
         self.built.camera.matrix_world = compat.to_matrix(pose.camera_to_world)
         self.built.set_object_rotation(pose.object_rotation_deg)
 
-    def render_many(self, poses: Sequence[CameraPose], seeds: Sequence[int]) -> list[RenderedView]:
-        """Render several views: all their RGB passes, then all their ID passes.
+    def render_many(self, poses: Sequence[CameraPose], seeds: Sequence[int], ids: bool = True) -> list[RenderedView]:
+        """Render several views: all their RGB passes, then (with ``ids``) all their ID passes.
 
         Cycles keeps one persistent session per scene only while the same scene renders again,
-        so grouping the passes avoids re-synchronising the scene on every view.
+        so grouping the passes avoids re-synchronising the scene on every view. Without ``ids``
+        the views carry no ID layers (``None``), which saves the mask pass for defect-free images.
         """
         if len(poses) != len(seeds):
             raise ValueError("one seed per pose")
@@ -181,6 +184,8 @@ class RenderSession:
             path, seconds = self._render(self.rgb_scene, "rgb.png")
             with Image.open(path) as image:
                 colour.append((np.asarray(image.convert("RGBA")).copy(), seconds))
+        if not ids:
+            return [RenderedView(rgba, None, None, None, seconds, 0.0) for rgba, seconds in colour]
         id_renders = []
         for number, pose in enumerate(poses):
             self._place(pose)

@@ -1,0 +1,133 @@
+"""The build plan: one ``ViewJob`` per image, grouped into ``WorkUnit``s that runners execute.
+
+Pure and seeded: the plan of a config is the same on every machine, in every shard and on every
+retry. A job's pose and seed come from the root seed and the job's identity; a defect job
+carries the seed its injector draws from (the defect plan itself is drawn at render time,
+because re-draws depend on what is visible, and is recorded in the manifest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from ..rig import CameraPose, RigConfig, sample_test_poses, training_poses
+from ..render_views import parse_views
+from ..seeds import derive_seed
+from .config import Shard
+
+TRAIN = "train/good"
+TEST_GOOD = "test/good"
+
+
+def defect_split(defect: str) -> str:
+    """The test folder of a defect type (``test/Burrs``)."""
+    return f"test/{defect}"
+
+
+@dataclass(frozen=True)
+class ViewJob:
+    """One image to make: where it goes, its pose, its seed, and its defect type if any."""
+
+    category: str
+    split: str
+    index: int
+    pose: CameraPose
+    seed: int
+    defect: str | None = None
+
+    @property
+    def image_path(self) -> str:
+        """Path of the image, relative to the category folder."""
+        return f"{self.split}/{self.index}.png"
+
+    @property
+    def mask_path(self) -> str | None:
+        """Path of the mask, relative to the category folder (``None`` for good images)."""
+        return None if self.defect is None else f"ground_truth/{self.defect}/{self.index}_mask.png"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {"category": self.category, "split": self.split, "index": self.index,
+                "pose": self.pose.to_dict(), "seed": self.seed, "defect": self.defect}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ViewJob":
+        """Inverse of :meth:`to_dict`."""
+        return cls(str(data["category"]), str(data["split"]), int(data["index"]), CameraPose.from_dict(data["pose"]),
+                   int(data["seed"]), data.get("defect"))
+
+    def key(self, fingerprint: str) -> str:
+        """A hash of everything that decides this job's bytes (the job and its category's fingerprint)."""
+        text = json.dumps([fingerprint, self.to_dict()], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """Jobs of one category and split that one worker renders with one scene build."""
+
+    category: str
+    split: str
+    jobs: tuple[ViewJob, ...]
+
+    @property
+    def unit_id(self) -> str:
+        """A stable name, also the file name of the unit's record (``train-good-0000``)."""
+        return f"{self.split.replace('/', '-')}-{self.jobs[0].index:04d}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {"category": self.category, "split": self.split, "jobs": [job.to_dict() for job in self.jobs]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "WorkUnit":
+        """Inverse of :meth:`to_dict`."""
+        return cls(str(data["category"]), str(data["split"]), tuple(ViewJob.from_dict(j) for j in data["jobs"]))
+
+
+@dataclass(frozen=True)
+class CategoryPlan:
+    """Every job of one category, in a fixed order: train, test/good, then each defect type."""
+
+    category: str
+    jobs: tuple[ViewJob, ...]
+
+    def splits(self) -> list[str]:
+        """The splits in plan order."""
+        return list(dict.fromkeys(job.split for job in self.jobs))
+
+
+def plan_category(category: str, seed: int, rig: RigConfig, train_views: str | None, test_good: int,
+                  defects: Sequence[str], test_per_defect: int) -> CategoryPlan:
+    """Every job of ``category``: the selected training views, good test views, defective views."""
+    poses = training_poses(rig)
+    jobs = [ViewJob(category, TRAIN, i, poses[i], derive_seed(seed, category, "train", i))
+            for i in parse_views(train_views, len(poses))]
+    good = sample_test_poses(test_good, derive_seed(seed, category, "test", "good"), rig, poses)
+    jobs += [ViewJob(category, TEST_GOOD, i, pose, derive_seed(seed, category, TEST_GOOD, i))
+             for i, pose in enumerate(good)]
+    for defect in defects:
+        split = defect_split(defect)
+        defect_poses = sample_test_poses(test_per_defect, derive_seed(seed, category, "test", defect), rig, poses)
+        jobs += [ViewJob(category, split, i, pose, derive_seed(seed, category, split, i), defect)
+                 for i, pose in enumerate(defect_poses)]
+    return CategoryPlan(category, tuple(jobs))
+
+
+def work_units(plans: Iterable[CategoryPlan], chunk_size: int) -> list[WorkUnit]:
+    """Split each category's jobs into units of at most ``chunk_size`` jobs of one split."""
+    units = []
+    for plan in plans:
+        for split in plan.splits():
+            jobs = [job for job in plan.jobs if job.split == split]
+            for first in range(0, len(jobs), chunk_size):
+                units.append(WorkUnit(plan.category, split, tuple(jobs[first:first + chunk_size])))
+    return units
+
+
+def shard_units(units: Sequence[WorkUnit], shard: Shard) -> list[WorkUnit]:
+    """The units of one shard: every ``shard.count``-th unit, starting at ``shard.index``."""
+    return [unit for number, unit in enumerate(units) if number % shard.count == shard.index]
