@@ -20,9 +20,9 @@ from .build.run import build_dataset
 from .build.summary import build_summary
 from .categories import CATEGORIES, load_category_assembly, load_scene, resolve_category
 from .console import ProgressLine, format_table
-from .defect_preview import preview_defect
 from .dataset.manifest import verify as verify_dataset
 from .dataset.validate import validate as validate_dataset
+from .defect_preview import preview_defect
 from .defects import load_registry
 from .errors import MadgenError
 from .ldraw import RESOLUTIONS, Assembly, Library, load_assembly, points_to_blender

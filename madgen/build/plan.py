@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ..rig import CameraPose, RigConfig, sample_test_poses, training_poses
 from ..render_views import parse_views
+from ..rig import CameraPose, RigConfig, sample_test_poses, training_poses
 from ..seeds import derive_seed
 from .config import Shard
 

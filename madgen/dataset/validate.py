@@ -77,7 +77,8 @@ def _listing(folder: Path, pattern: re.Pattern[str], problems: list[str]) -> dic
         if path.is_dir():
             problems.append(f"{path}: unexpected folder")
         elif match is None:
-            problems.append(f"{path}: unexpected file (expected names like {'0.png' if pattern is IMAGE_NAME else '0_mask.png'})")
+            example = "0.png" if pattern is IMAGE_NAME else "0_mask.png"
+            problems.append(f"{path}: unexpected file (expected names like {example})")
         else:
             found[int(match.group(1))] = path
     return found

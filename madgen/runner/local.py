@@ -15,7 +15,7 @@ from typing import Sequence
 
 from ..build.worker import WorkerSettings, run_unit
 from ..errors import MadgenError
-from . import FailureCallback, Failure, ResultCallback, Task, cpu_count, default_workers
+from . import Failure, FailureCallback, ResultCallback, Task, cpu_count, default_workers
 
 
 def _describe(exc: BaseException) -> str:

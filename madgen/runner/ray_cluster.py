@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from ..build.worker import WorkerSettings, run_unit
 from ..errors import MadgenError
-from . import FailureCallback, Failure, ResultCallback, Task, cpu_count
+from . import Failure, FailureCallback, ResultCallback, Task, cpu_count
 
 #: How often Ray re-runs a task whose worker process died.
 MAX_RETRIES = 3
