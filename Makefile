@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test build list bench parts scenes docs clean
+.PHONY: setup test build dataset-ci golden list bench parts scenes docs clean
 
 setup: $(STAMP)
 
@@ -16,10 +16,22 @@ $(STAMP): pyproject.toml
 test: setup
 	$(BIN)/python -m pytest
 
-# The main job on the embedded defaults: until `madgen build` (the whole dataset) lands, this
-# renders the 216 training views of 01Gorilla with transforms.json into MAD-Sim/01Gorilla.
+# The main job on the embedded defaults: the MAD-Sim Gorilla category (216 training views, 90 good
+# and 3 x 80 anomalous test images with masks, manifest.json) into ./MAD-Sim, then its checks.
+# Resumable: run it again after an interruption. CATEGORY=all (or a list) builds more.
+CATEGORY ?= Gorilla
 build: setup
-	$(BIN)/madgen render --category 01Gorilla --profile standard --out MAD-Sim/01Gorilla
+	$(BIN)/madgen build --category $(CATEGORY) --out MAD-Sim
+	$(BIN)/madgen validate MAD-Sim
+	$(BIN)/madgen verify MAD-Sim
+
+# CI regeneration: a reduced dataset (profile ci, 2 categories) checked against tests/golden/.
+dataset-ci: setup
+	$(BIN)/python -m pytest -q tests/test_dataset_ci.py
+
+# After a deliberate change to what madgen renders: rewrite the golden hashes (then commit them).
+golden: setup
+	MADGEN_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q -rs tests/test_dataset_ci.py
 
 list: setup
 	$(BIN)/madgen list

@@ -20,6 +20,8 @@ from .build.run import build_dataset
 from .build.summary import build_summary
 from .categories import CATEGORIES, load_category_assembly, load_scene, resolve_category
 from .console import ProgressLine, format_table
+from .dataset.contact_sheet import category_sheet
+from .dataset.images import write_png_atomic
 from .dataset.manifest import verify as verify_dataset
 from .dataset.validate import validate as validate_dataset
 from .defect_preview import preview_defect
@@ -130,14 +132,20 @@ def inspect(target: str, ldraw_dir: tuple[str, ...], resolution: str, lenient: b
 
 
 @cli.command()
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--images", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A MAD-Sim root (uses <category>/train/good) or one folder of images. "
                    "Defaults to ./MAD-Sim when it exists.")
 @click.option("--ldraw-dir", multiple=True, type=click.Path(), help=_LDRAW_DIR_HELP)
-def stats(images: Path | None, ldraw_dir: tuple[str, ...]) -> None:
-    """The seed's section 4 attributes: shape complexity (0-100) and texture complexity."""
+def stats(folder: Path | None, images: Path | None, ldraw_dir: tuple[str, ...]) -> None:
+    """The seed's section 4 attributes: shape complexity (0-100) and texture complexity.
+
+    FOLDER (or --images) is a MAD-Sim root or one folder of images."""
     library = _library(ldraw_dir)
-    if images is not None and category_image_folder(images, CATEGORIES[0]) is None:
+    images = images or folder
+    if images is not None and not any(category_image_folder(images, c) for c in CATEGORIES):
+        if (images / "train" / "good").is_dir():
+            images = images / "train" / "good"
         folder_value = folder_texture_complexity(images)
         click.echo(f"texture complexity of {images}: {folder_value:.2f}")
         return
@@ -260,6 +268,29 @@ def validate(folder: Path) -> None:
     if not report.ok:
         raise MadgenError(f"{len(report.problems)} problem(s) in {summary}")
     click.echo(f"{summary}: valid MAD-Sim layout")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--category", default=None, help="The category to show (needed when FOLDER is a dataset root).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output PNG.")
+@click.option("--train", "train_count", default=12, show_default=True, help="Training views to show.")
+@click.option("--per-split", default=6, show_default=True, help="Images per test folder.")
+@click.option("--tile", default=160, show_default=True, help="Tile size in pixels.")
+def preview(folder: Path, category: str | None, out: Path, train_count: int, per_split: int, tile: int) -> None:
+    """Write a contact sheet: training views, then test images per type with their mask overlays."""
+    target = folder
+    if category is not None:
+        candidates = [folder / category]
+        if category not in CATEGORIES and not (folder / category).is_dir():
+            candidates.append(folder / resolve_category(category))
+        target = next((c for c in candidates if c.is_dir()), candidates[-1])
+        if not target.is_dir():
+            raise MadgenError(f"{folder}: has no category folder {target.name}")
+    if not 1 <= tile <= 2048 or train_count < 0 or per_split < 0:
+        raise MadgenError("--tile must be within 1..2048 and --train/--per-split at least 0")
+    write_png_atomic(out, category_sheet(target, train_count, per_split, tile))
+    click.echo(f"wrote {out}")
 
 
 @cli.group()

@@ -7,23 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from .categories import CATEGORIES, load_scene
-from .dataset.images import composite_on_white, write_png_atomic
+from .dataset.images import composite_on_white, overlay_mask, write_png_atomic
 from .defects import DefectType
 from .ldraw import Assembly
 from .profiles import RenderProfile
 from .rig import RigConfig, sample_test_poses
 from .seeds import derive_seed
-
-#: The mask overlay's colour and strength.
-OVERLAY_RGB = np.array([230, 20, 20])
-OVERLAY_ALPHA = 0.6
-
-
-def overlay_mask(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Tint the masked pixels of an RGB image red."""
-    shown = rgb.astype(np.float64)
-    shown[mask] = shown[mask] * (1 - OVERLAY_ALPHA) + OVERLAY_RGB * OVERLAY_ALPHA
-    return np.rint(shown).astype(np.uint8)
 
 
 def preview_defect(assembly: Assembly, name: str, defect: DefectType, profile: RenderProfile, seed: int,
@@ -38,7 +27,7 @@ def preview_defect(assembly: Assembly, name: str, defect: DefectType, profile: R
     view_seed = derive_seed(seed, name, "preview", defect.name)
     with RenderSession(assembly, profile, rig.camera_angle_x) as session:
         good = session.render(pose, view_seed)
-        result = render_defect(session, defect, pose, view_seed, scene, good.instance_ids)
+        result = render_defect(session, defect, pose, view_seed, scene, good.id_layers)
     defective = composite_on_white(result.rgba)
     panels = [composite_on_white(good.rgba), defective, overlay_mask(defective, result.mask)]
     write_png_atomic(Path(out), np.concatenate(panels, axis=1))

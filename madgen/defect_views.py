@@ -1,24 +1,39 @@
 """Render a defective view with its exact mask, re-drawing until the defect is visible.
 
 For a view: the defect-free ID pass tells which parts are visible (and is the reference for the
-Missing mask); the type's injector draws a plan for attempt 0, 1, ...; each plan is applied,
-rendered and masked, and the first whose mask covers at least the template's
-``min_visible_px`` is kept. After ``max_attempts`` the view fails with a clear message; no
-anomalous image is ever returned with an empty mask.
+Missing mask); the type's injector draws a plan for attempt 0, 1, ...; each plan is applied and
+judged on a cheap ID pass at image resolution: its mask must cover the template's
+``min_visible_px`` and, for kinds with ``wanted_contrast``, that share of the mask must change
+surface colour (a burr against its own part, or a removed part revealing one of its colour,
+barely shows). The first draw that passes both, or else the most contrasting of the first
+``CONTRAST_CANDIDATES`` visible draws, gets
+the supersampled ID pass its exact mask comes from, and the one full colour render. After
+``max_attempts`` without a visible draw the view fails with a clear message; no anomalous image
+is ever returned with an empty mask.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from .categories import Scene
 from .defects import DefectPlan, DefectType, MaskLayers, PlanContext
+from .defects.coverage import coverage_mask
 from .errors import MadgenError
+from .ldraw import Assembly
 from .render import RenderSession
 from .render.defects import BlenderDefectScene
+from .render.session import IdLayers
 from .rig import CameraPose
+
+#: The most visible draws compared for contrast before the best of them is taken.
+CONTRAST_CANDIDATES = 6
+#: A pixel's surface colour "changes" when a channel moves by more than this (sRGB, 0..1).
+CONTRAST_STEP = 0.12
+BACKGROUND_RGB = (1.0, 1.0, 1.0)
 
 
 @dataclass
@@ -31,6 +46,7 @@ class DefectImage:
     attempts: int
     rgb_seconds: float
     mask_seconds: float
+    contrast: float = 1.0
 
 
 def visible_pixel_counts(instance_ids: np.ndarray) -> dict[int, int]:
@@ -39,34 +55,101 @@ def visible_pixel_counts(instance_ids: np.ndarray) -> dict[int, int]:
     return {int(v): int(c) for v, c in zip(values, counts)}
 
 
+def instance_colours(assembly: Assembly) -> np.ndarray:
+    """The surface RGB (0..1) of every part instance, with the background's white appended last."""
+    rgb = [assembly.colours.resolve(instance.colour).rgb for instance in assembly.instances]
+    return np.array([*rgb, BACKGROUND_RGB], dtype=np.float64).reshape(-1, 3)
+
+
+def colour_contrast(mask: np.ndarray, colours: np.ndarray, good_ids: np.ndarray, layers: MaskLayers,
+                    targets: tuple[int, ...]) -> float:
+    """The share of ``mask`` pixels whose surface colour differs between the good and defective view.
+
+    Surface colours come from the ID passes: the instance's colour (white for the background),
+    and the first target's colour for an added mesh.
+    """
+    if not mask.any():
+        return 0.0
+    before = colours[np.where(good_ids[mask] >= 0, good_ids[mask], -1)]
+    after_ids = np.where(layers.instance_ids[mask] >= 0, layers.instance_ids[mask], -1)
+    if targets:
+        after_ids = np.where(layers.added_labels[mask] >= 0, targets[0], after_ids)
+    after = colours[after_ids]
+    return float((np.abs(before - after).max(axis=1) > CONTRAST_STEP).mean())
+
+
+def _mask(defect: DefectType, plan: DefectPlan, good: IdLayers, defective: IdLayers,
+          coverage: float) -> tuple[np.ndarray, np.ndarray]:
+    """The plan's sub-pixel footprint and its image mask at ``coverage``."""
+    layers = MaskLayers(good.instance_ids, defective.instance_ids, defective.added_labels, defective.stain_opacity)
+    footprint = np.asarray(defect.injector.mask(plan, layers), dtype=bool)
+    if footprint.shape != good.instance_ids.shape:
+        raise MadgenError(f"defect type {defect.name}: mask has shape {footprint.shape}, expected "
+                          f"{good.instance_ids.shape}")
+    return footprint, coverage_mask(footprint, good.scale, coverage)
+
+
 def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, seed: int,
-                  scene: Scene | None = None, good_ids: np.ndarray | None = None) -> DefectImage:
-    """Render one defective view of ``defect`` at ``pose`` (see the module docstring)."""
-    if good_ids is None:
-        good_ids = session.render_ids(pose)
+                  scene: Scene | None = None, good: IdLayers | None = None) -> DefectImage:
+    """Render one defective view of ``defect`` at ``pose`` (see the module docstring).
+
+    ``good`` is the defect-free view's ID pass (rendered here when not given). Mask rules run on
+    the supersampled ID layers; the image mask is their filter-weighted coverage (see
+    :mod:`madgen.defects.coverage`) at the profile's ``mask_coverage``.
+    """
+    if good is None:
+        good = session.render_id_layers(pose)
+    good_ids = good.point_sampled()[0]
     size = session.profile.resolution
     eligible = None
     prefer: list[str] = []
     if scene is not None:
         eligible = None if scene.missing.eligible == "auto" else list(scene.missing.eligible)
         prefer = list(scene.missing.prefer_groups)
+    kind = defect.template.kind
     context = PlanContext(session.assembly, pose, size, session.normalisation, visible_pixel_counts(good_ids),
-                          eligible if defect.template.kind == "missing" else None,
-                          prefer if defect.template.kind == "missing" else [], good_ids)
+                          eligible if kind == "missing" else None, prefer if kind == "missing" else [], good_ids)
     needed = defect.template.min_pixels(size, size)
-    best = 0
+    wanted = float(getattr(defect.injector, "wanted_contrast", 0.0) or 0.0)
+    colours = instance_colours(session.assembly) if wanted > 0 else None
+    coverage = getattr(defect.injector, "mask_coverage", None) or session.profile.mask_coverage
+    # Draws are judged on cheap ID passes at image resolution (point-sampled); the draw taken
+    # then gets the supersampled ID pass that its exact mask comes from.
+    search_good = good if good.scale == 1 else IdLayers(*good.point_sampled(), 1)
+    candidates: list[tuple[float, int, DefectPlan]] = []
+    largest = 0
+    attempts = 0
+    id_seconds = 0.0
     for attempt in range(defect.template.max_attempts):
+        attempts = attempt + 1
         plan = defect.injector.plan(defect.template, context, seed, attempt)
         with BlenderDefectScene(session) as applied:
             defect.injector.apply(plan, applied)
-            view = session.render(pose, seed)
-        layers = MaskLayers(good_ids, view.instance_ids, view.added_labels, view.stain_opacity)
-        mask = np.asarray(defect.injector.mask(plan, layers), dtype=bool)
-        if mask.shape != good_ids.shape:
-            raise MadgenError(f"defect type {defect.name}: mask has shape {mask.shape}, expected {good_ids.shape}")
-        best = max(best, int(mask.sum()))
-        if mask.sum() >= needed:
-            return DefectImage(plan, view.rgba, mask, attempt + 1, view.rgb_seconds, view.mask_seconds)
+            started = time.perf_counter()
+            quick = session.render_id_layers(pose, scale=1)
+            id_seconds += time.perf_counter() - started
+        footprint, mask = _mask(defect, plan, search_good, quick, 1.0)
+        largest = max(largest, int(mask.sum()))
+        if mask.sum() < needed:
+            continue
+        layers = MaskLayers(search_good.instance_ids, quick.instance_ids, quick.added_labels, quick.stain_opacity)
+        contrast = (colour_contrast(footprint, colours, search_good.instance_ids, layers, plan.targets)
+                    if colours is not None else 1.0)
+        candidates.append((contrast, attempt, plan))
+        if contrast >= wanted or len(candidates) >= CONTRAST_CANDIDATES:
+            break
+    # the most contrasting draw (the earliest among equals) whose exact mask is large enough
+    for contrast, _, plan in sorted(candidates, key=lambda c: (-c[0], c[1])):
+        with BlenderDefectScene(session) as applied:
+            defect.injector.apply(plan, applied)
+            started = time.perf_counter()
+            final = session.render_id_layers(pose)
+            id_seconds += time.perf_counter() - started
+            _, mask = _mask(defect, plan, good, final, coverage)
+            if mask.sum() < needed:
+                continue
+            view = session.render_many([pose], [seed], ids=False)[0]
+        return DefectImage(plan, view.rgba, mask, attempts, view.rgb_seconds, id_seconds, contrast)
     raise MadgenError(f"defect type {defect.name}: no draw of {defect.template.max_attempts} covered "
-                      f"min_visible_px ({needed} px) at this pose (best {best} px); raise max_attempts or lower "
-                      f"min_visible_px in {defect.template.source}")
+                      f"min_visible_px ({needed} px) at this pose (best {largest} px); raise max_attempts or "
+                      f"lower min_visible_px in {defect.template.source}")

@@ -167,9 +167,9 @@ def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None
         scene = load_scene(unit.category) if unit.category in CATEGORIES else None
         for job in jobs:
             made = time.perf_counter()
-            good_ids = session.render_ids(job.pose)
+            good = session.render_id_layers(job.pose)
             result.mask_seconds += time.perf_counter() - made
-            image = render_defect(session, defect, job.pose, job.seed, scene, good_ids)
+            image = render_defect(session, defect, job.pose, job.seed, scene, good)
             result.rgb_seconds += image.rgb_seconds
             result.mask_seconds += image.mask_seconds
             keep(job, composite_on_white(image.rgba), image.mask, image.plan.to_dict(), image.attempts)

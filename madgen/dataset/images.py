@@ -38,3 +38,15 @@ def write_png_atomic(path: Path, pixels: np.ndarray) -> None:
 def mask_pixels(mask: np.ndarray) -> np.ndarray:
     """A boolean mask as MAD-Sim mask pixels: single channel, 0 or 255."""
     return np.where(mask, 255, 0).astype(np.uint8)
+
+
+#: The mask overlay's colour and strength.
+OVERLAY_RGB = np.array([230, 20, 20])
+OVERLAY_ALPHA = 0.6
+
+
+def overlay_mask(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Tint the masked pixels of an RGB image red."""
+    shown = rgb.astype(np.float64)
+    shown[mask] = shown[mask] * (1 - OVERLAY_ALPHA) + OVERLAY_RGB * OVERLAY_ALPHA
+    return np.rint(shown).astype(np.uint8)

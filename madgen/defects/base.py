@@ -68,6 +68,14 @@ class DefectKind(ABC):
     kind: str = ""
     #: The parameters a template must bound, with their allowed types and ranges.
     schema: Mapping[str, ParamSpec] = {}
+    #: The share of mask pixels whose surface colour must change (what was seen there before
+    #: against what is seen after, from the ID passes) for a draw to be taken outright; 0 turns
+    #: the check off. A defect in the colour of what lies behind it hardly shows in the image.
+    wanted_contrast: float = 0.0
+    #: The pixel coverage at which a pixel joins the mask (see :mod:`madgen.defects.coverage`);
+    #: ``None`` takes the render profile's ``mask_coverage``. Geometry (burrs, missing parts)
+    #: tints every pixel it partly covers; a soft texture edge such as a stain's does not.
+    mask_coverage: float | None = None
 
     @abstractmethod
     def plan(self, template: DefectTemplate, context: PlanContext, seed: int, attempt: int) -> DefectPlan:

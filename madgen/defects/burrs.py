@@ -58,12 +58,15 @@ class Burrs(DefectKind):
     """Add mould-flash slivers."""
 
     kind = "burrs"
+    wanted_contrast = 0.85
     schema = {
         "length_ldu": Number(0.5, 60, description="length of the sliver along the edge"),
         "height_ldu": Number(0.2, 30, description="how far the teeth stand out"),
         "thickness_ldu": Number(0.1, 8, description="thickness of the sliver"),
         "teeth": Number(1, 16, integer=True, description="number of saw teeth"),
         "placement": Choice(("edge", "face", "any"), description="where the sliver stands"),
+        "reference_radius_ldu": Number(0, 10_000, description="sizes grow with models larger than this radius "
+                                       "(LDU), so a burr covers the same share of the image; 0: off"),
     }
 
     def plan(self, template: DefectTemplate, context: PlanContext, seed: int, attempt: int) -> DefectPlan:
@@ -76,8 +79,9 @@ class Burrs(DefectKind):
         placement = params["placement"]
         if placement == "any":
             placement = "edge" if rng.uniform() < 0.5 else "face"
-        length = draw_value(rng, params["length_ldu"])
-        height = draw_value(rng, params["height_ldu"])
+        scale = context.model_scale(params["reference_radius_ldu"][0])
+        length = draw_value(rng, params["length_ldu"]) * scale
+        height = draw_value(rng, params["height_ldu"]) * scale
         transform = context.assembly.instances[target].transform
 
         def against_background(points: np.ndarray) -> np.ndarray:
@@ -102,7 +106,7 @@ class Burrs(DefectKind):
         drawn = {
             "placement": placement, "start": start.tolist(), "direction": direction.tolist(),
             "outward": outward.tolist(), "length_ldu": length, "heights_ldu": heights,
-            "thickness_ldu": draw_value(rng, params["thickness_ldu"]),
+            "thickness_ldu": draw_value(rng, params["thickness_ldu"]) * scale, "size_scale": scale,
         }
         return DefectPlan(template.name, self.kind, (target,), drawn, seed, attempt)
 

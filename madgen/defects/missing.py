@@ -23,6 +23,7 @@ class Missing(DefectKind):
     """Leave parts out."""
 
     kind = "missing"
+    wanted_contrast = 0.85
     schema = {
         "parts": Number(1, 8, integer=True, description="how many parts are removed"),
         "prefer_weight": Number(0, 1, description="probability of taking the first part from prefer_groups"),

@@ -79,6 +79,16 @@ class PlanContext:
     good_instance_ids: np.ndarray | None = None
     _boxes: np.ndarray | None = field(default=None, repr=False)
 
+    def model_scale(self, reference_radius_ldu: float) -> float:
+        """How many times larger than ``reference_radius_ldu`` the model's radius is (at least 1; 0: off).
+
+        Defect sizes given in LDU are multiplied by it, so a defect covers a similar share of
+        the image on a large model as on a small one.
+        """
+        if reference_radius_ldu <= 0:
+            return 1.0
+        return max(1.0, self.normalisation.radius_m / LDU_IN_METRES / reference_radius_ldu)
+
     def rng(self, seed: int, attempt: int) -> np.random.Generator:
         """The generator for one attempt of one plan."""
         return np.random.default_rng(derive_seed(seed, "attempt", attempt))

@@ -45,6 +45,7 @@ class Stains(DefectKind):
     """Blend an irregular stain into a part's surface."""
 
     kind = "stains"
+    mask_coverage = 0.5
     schema = {
         "radius_ldu": Number(0.5, 60, description="size of the stain"),
         "blobs": Number(1, 16, integer=True, description="ellipsoids making up its outline"),
@@ -53,6 +54,8 @@ class Stains(DefectKind):
         "mask_threshold": Number(0.01, 0.99, description="opacity above which a pixel is in the mask"),
         "min_contrast": Number(0, 100, description="least Lab distance between stain and part colour"),
         "palette": Palette(description="stain colours by name"),
+        "reference_radius_ldu": Number(0, 10_000, description="sizes grow with models larger than this radius "
+                                       "(LDU), so a stain covers the same share of the image; 0: off"),
     }
 
     def plan(self, template: DefectTemplate, context: PlanContext, seed: int, attempt: int) -> DefectPlan:
@@ -62,7 +65,7 @@ class Stains(DefectKind):
         instance = context.assembly.instances[target]
         mesh = context.assembly.meshes[instance.part_id]
         point, normal = sample_surface_point(mesh, facing_triangles(mesh, context.camera_in_part(target)), rng)
-        radius = draw_value(rng, params["radius_ldu"])
+        radius = draw_value(rng, params["radius_ldu"]) * context.model_scale(params["reference_radius_ldu"][0])
         elongation = draw_value(rng, params["elongation"])
         along = np.cross(normal, rng.normal(size=3))
         along /= np.linalg.norm(along)

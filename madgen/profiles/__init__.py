@@ -34,6 +34,8 @@ class RenderProfile:
     device: str = "auto"
     threads: int = 0
     mask_filter_width: float = 0.01
+    mask_supersample: int = 3
+    mask_coverage: float = 0.1
     part_gap_ldu: float = 0.25
 
     def validate(self, where: str) -> "RenderProfile":
@@ -47,6 +49,8 @@ class RenderProfile:
             ("device", self.device in DEVICES, f"one of {DEVICES}"),
             ("threads", 0 <= self.threads <= 1024, "0 (all cores) or a thread count"),
             ("mask_filter_width", 0.01 <= self.mask_filter_width <= 1.5, "a number within 0.01..1.5"),
+            ("mask_supersample", self.mask_supersample in (1, 3, 5, 7), "1, 3, 5 or 7 (odd: sub-pixels centred)"),
+            ("mask_coverage", 0.01 <= self.mask_coverage <= 1.0, "a number within 0.01..1"),
             ("part_gap_ldu", 0.0 <= self.part_gap_ldu <= 2.0, "a number within 0..2 (LDU)"),
         ]
         for key, ok, allowed in checks:

@@ -142,8 +142,12 @@ class BlenderDefectScene:
         obj = bpy.data.objects.new(f"madgen_defect_{label}", mesh)
         obj.parent = parent
         obj.pass_index = ADDED_MESH_BASE + label
-        # The mask is the added geometry itself; its cast shadow would change pixels outside it.
+        # The mask is the added geometry itself: its cast shadow, the bounce light it blocks and
+        # its reflections would change pixels outside it, so only camera rays see it.
         obj.visible_shadow = False
+        obj.visible_diffuse = False
+        obj.visible_glossy = False
+        obj.visible_transmission = False
         self.session.built.collection.objects.link(obj)
         self._added.append(obj)
         return label

@@ -26,6 +26,7 @@ import bpy
 import numpy as np
 from PIL import Image
 
+from ..defects.coverage import point_sample
 from ..errors import MadgenError
 from ..ldraw import Assembly
 from ..profiles import RenderProfile
@@ -52,6 +53,21 @@ def decode_id_pass(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 @dataclass
+class IdLayers:
+    """An ID pass at ``scale`` times the image resolution (see :func:`decode_id_pass`)."""
+
+    instance_ids: np.ndarray
+    added_labels: np.ndarray
+    stain_opacity: np.ndarray
+    scale: int
+
+    def point_sampled(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The layers at image resolution: the sub-pixel at each pixel's centre."""
+        return tuple(point_sample(layer, self.scale)  # type: ignore[return-value]
+                     for layer in (self.instance_ids, self.added_labels, self.stain_opacity))
+
+
+@dataclass
 class RenderedView:
     """The pixels of one view: RGBA (straight alpha) and what each pixel sees.
 
@@ -65,6 +81,7 @@ class RenderedView:
     stain_opacity: np.ndarray | None
     rgb_seconds: float
     mask_seconds: float
+    id_layers: IdLayers | None = None
 
     def mask(self, instances: "np.ndarray | list[int] | None" = None) -> np.ndarray:
         """Boolean mask of the pixels that see any of ``instances`` (all parts when None)."""
@@ -122,6 +139,7 @@ class RenderSession:
         self.denoised = compat.configure_denoiser(self.rgb_scene, profile.denoise, profile.denoise_prefilter,
                                                   profile.denoise_quality)
         compat.set_output_format(self.rgb_scene, "PNG")
+        self.id_scale = profile.mask_supersample
         self.id_scene = self._make_id_scene()
         self.build_seconds = time.perf_counter() - started
         self._folder = Path(tempfile.mkdtemp(prefix="madgen-render-"))
@@ -139,6 +157,7 @@ class RenderSession:
                      "transparent_max_bounces"):
             setattr(scene.cycles, name, 0)
         scene.cycles.filter_width = self.profile.mask_filter_width
+        scene.render.resolution_x = scene.render.resolution_y = self.profile.resolution * self.id_scale
         scene.cycles.use_denoising = False
         self.id_material = make_instance_id_material()
         scene.view_layers[0].material_override = self.id_material
@@ -187,6 +206,7 @@ class RenderSession:
         if not ids:
             return [RenderedView(rgba, None, None, None, seconds, 0.0) for rgba, seconds in colour]
         id_renders = []
+        self._set_id_scale(self.id_scale)
         for number, pose in enumerate(poses):
             self._place(pose)
             id_renders.append(self._render(self.id_scene, f"ids{number}.exr"))
@@ -194,15 +214,26 @@ class RenderSession:
         # Cycles re-synchronise the scene.
         views = []
         for (rgba, rgb_seconds), (path, mask_seconds) in zip(colour, id_renders):
-            layers = decode_id_pass(compat.read_image_pixels(str(path)))
-            views.append(RenderedView(rgba, *layers, rgb_seconds, mask_seconds))
+            layers = IdLayers(*decode_id_pass(compat.read_image_pixels(str(path))), self.id_scale)
+            views.append(RenderedView(rgba, *layers.point_sampled(), rgb_seconds, mask_seconds, layers))
         return views
 
     def render_ids(self, pose: CameraPose) -> np.ndarray:
-        """Only the ID pass of a view: the part instance each pixel sees (-1: none)."""
+        """Only the ID pass of a view, at image resolution: the part instance each pixel sees (-1: none)."""
+        return self.render_id_layers(pose).point_sampled()[0]
+
+    def render_id_layers(self, pose: CameraPose, scale: int | None = None) -> IdLayers:
+        """Only the ID pass of a view, all layers, at ``scale`` (default: the profile's supersampling)."""
+        scale = self.id_scale if scale is None else scale
+        self._set_id_scale(scale)
         self._place(pose)
         path, _ = self._render(self.id_scene, "ids_only.exr")
-        return decode_id_pass(compat.read_image_pixels(str(path)))[0]
+        return IdLayers(*decode_id_pass(compat.read_image_pixels(str(path))), scale)
+
+    def _set_id_scale(self, scale: int) -> None:
+        size = self.profile.resolution * scale
+        if self.id_scene.render.resolution_x != size:
+            self.id_scene.render.resolution_x = self.id_scene.render.resolution_y = size
 
     def render(self, pose: CameraPose, seed: int) -> RenderedView:
         """Render one view: RGB pass then instance-ID pass."""
