@@ -39,7 +39,9 @@ list: setup
 bench: setup
 	$(BIN)/python bench/ldraw_load.py
 	$(BIN)/python bench/render.py --views 24
-	$(BIN)/python bench/defects.py --category Bird --views 6
+	$(BIN)/python bench/defects.py --category Gorilla --views 8
+	$(BIN)/python bench/defects.py --category Bird --views 8
+	$(BIN)/python bench/build.py
 
 # Regenerate the embedded parts library and the 20 scene models from their generator scripts.
 parts: setup
