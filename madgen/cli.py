@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .ad.config import BACKBONES, AdConfig, FieldConfig, PoseConfig
 from .build.config import resolve_config
 from .build.run import build_dataset
 from .build.summary import build_summary
@@ -344,6 +345,86 @@ def defects_preview(category: str | None, model: Path | None, defect_type: str, 
     result = preview_defect(assembly, name, entry, resolved, seed, out)
     click.echo(f"wrote {out}: {entry.name} on part(s) {', '.join(map(str, result.plan.targets))}, "
                f"mask {int(result.mask.sum())} px, {result.attempts} draw(s)")
+
+
+@cli.group()
+def ad() -> None:
+    """OmniposeAD: train a radiance field, score test images pose-agnostically, evaluate."""
+
+
+def _threads() -> None:
+    import torch
+
+    from .runner import cpu_count
+
+    torch.set_num_threads(max(1, cpu_count()))
+
+
+@ad.command("train")
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A MAD-Sim folder (or one category folder).")
+@click.option("--category", default="", help="The category folder (01Gorilla, Gorilla, ...).")
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder.")
+@click.option("--steps", default=FieldConfig.steps, show_default=True, help="Field training steps.")
+@click.option("--resolution", default=FieldConfig.resolution, show_default=True, help="Voxels per side.")
+@click.option("--train-size", default=FieldConfig.train_size, show_default=True, help="Training image size (px).")
+@click.option("--pose-steps", default=PoseConfig.steps, show_default=True, help="iNeRF steps per candidate.")
+@click.option("--candidates", default=PoseConfig.candidates, show_default=True, help="Retrieved poses refined.")
+@click.option("--backbone", default="lite0", show_default=True, type=click.Choice(list(BACKBONES)),
+              help="Feature backbone (lite0: offline ImageNet weights; b4: needs --weights; none: RGB only).")
+@click.option("--weights", default=None, type=click.Path(dir_okay=False), help="Backbone weights file.")
+@click.option("--baseline/--no-baseline", default=True, show_default=True, help="Also score the PatchCore baseline.")
+@click.option("--seed", default=0, show_default=True, help="Seed.")
+@click.option("--force", is_flag=True, help="Retrain even when the run already has a field.")
+def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: int, train_size: int,
+             pose_steps: int, candidates: int, backbone: str, weights: str | None, baseline: bool, seed: int,
+             force: bool) -> None:
+    """Fit the radiance field to train/good with the poses in transforms.json."""
+    _threads()
+    from .ad.run import category_folder
+    from .ad.run import train as ad_train_run
+
+    root, name = category_folder(data, category)
+    if steps < 1 or not 16 <= resolution <= 512 or not 16 <= train_size <= 1024 or candidates < 1 or pose_steps < 0:
+        raise MadgenError("--steps, --candidates >= 1; --resolution 16..512; --train-size 16..1024; --pose-steps >= 0")
+    config = AdConfig(str(root), name, FieldConfig(resolution, train_size, steps, seed=seed),
+                      PoseConfig(candidates=candidates, steps=pose_steps, seed=seed), backbone, weights, baseline)
+    progress = ProgressLine("train", unit="steps")
+    stats = ad_train_run(run_dir, config, lambda step, total, loss, seconds: progress(step, total, seconds), force)
+    progress.finish()
+    verb = "kept the trained field" if stats.get("skipped") else "trained"
+    click.echo(f"{verb}: {name}, {stats['views']} views, {stats['occupied_voxels']:,} hull voxels, train PSNR "
+               f"{stats['train_psnr']:.1f} dB, {stats['seconds']:.0f} s -> {run_dir}")
+
+
+@ad.command("score")
+@click.option("--run", "run_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def ad_score(run_dir: Path) -> None:
+    """Estimate every test image's pose, render the reference, write anomaly maps (resumable)."""
+    _threads()
+    from .ad.run import score as ad_score_run
+
+    progress = ProgressLine("score")
+    result = ad_score_run(run_dir, progress)
+    progress.finish()
+    per_image = result["seconds_per_image"]
+    click.echo(f"scored {result['scored']} image(s), {result['skipped']} already scored"
+               + (f", {per_image:.1f} s per image" if per_image else "") + f" -> {run_dir / 'scores'}")
+
+
+@ad.command("eval")
+@click.option("--run", "run_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def ad_eval(run_dir: Path) -> None:
+    """Image AUROC, pixel AUROC, segmentation pixel AUROC and AUPRO (and pose error with a manifest)."""
+    from .ad.run import evaluate as ad_evaluate_run
+
+    document = ad_evaluate_run(run_dir)
+    click.echo((run_dir / "metrics.md").read_text(encoding="utf-8").rstrip())
+    pose = document.get("pose_error")
+    if pose:
+        click.echo(f"pose error: median {pose['median_rotation_deg']:.1f} deg, {100 * pose['within_5_deg']:.0f}% "
+                   f"within 5 deg, median translation {pose['median_translation']:.3f}")
+    click.echo(f"backbone {document['backbone']['name']}; wrote {run_dir / 'metrics.json'}")
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,

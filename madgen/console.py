@@ -31,8 +31,9 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]], right
 class ProgressLine:
     """A one-line progress display on stderr: count, rate, ETA (redrawn in place on a terminal)."""
 
-    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+    def __init__(self, label: str, stream: TextIO | None = None, unit: str = "img") -> None:
         self.label = label
+        self.unit = unit
         self.stream = stream or sys.stderr
         self.interactive = self.stream.isatty()
         self._last_print = 0.0
@@ -49,7 +50,7 @@ class ProgressLine:
         width = 24
         filled = int(width * done / max(total, 1))
         text = (f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                f"{rate * 60:.1f} img/min ETA {_duration(remaining)}")
+                f"{rate * 60:.1f} {self.unit}/min ETA {_duration(remaining)}")
         self.stream.write(("\r" + text) if self.interactive else text + "\n")
         self.stream.flush()
         self._shown = True

@@ -1,0 +1,1 @@
+"""OmniposeAD, the PAD benchmark's pose-agnostic detector, and its metrics (``madgen.ad.metrics``)."""

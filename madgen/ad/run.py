@@ -1,0 +1,294 @@
+"""``madgen ad train | score | eval``: OmniposeAD under one run directory, each step resumable.
+
+RUN/
+  config.json             data folder, category, field/pose/backbone settings (written by train)
+  field.pt, train.json    the trained field and its training statistics
+  scores/<split>/<i>.npz  per test image: raw anomaly map (224 x 224), the baseline's map, the
+                          estimated pose and its photometric loss (skipped when present)
+  heatmaps/<split>/<i>.png  the map, min-max normalised over the category's test set
+  metrics.json, metrics.csv, metrics.md   (eval)
+
+Scoring never reads ``manifest.json``: it sees what a user of the real MAD-Sim sees (posed
+training views, unposed test images). ``eval`` reads the manifest, when there is one, only to
+report the pose error afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..categories import resolve_category
+from ..dataset.atomic import write_bytes_atomic, write_json_atomic
+from ..dataset.images import png_bytes
+from ..errors import MadgenError
+from .anomaly import MAP_SIZE, anomaly_map, heat_map_rgb
+from .config import AdConfig
+from .data import TestItem, load_mask, load_rgb, load_training, test_items
+from .features import FeatureExtractor
+from .field import VoxelField
+from .metrics import PixelMetrics, auroc
+from .patchcore import PatchCore
+from .pose import estimate_pose, rotation_error_deg, thumbnails, translation_error
+from .rays import pixel_directions, world_rays
+from .train import fit_field
+
+Progress = Callable[[int, int, float], None]
+
+
+def category_folder(data: Path, category: str) -> tuple[Path, str]:
+    """(dataset root, category folder name) for ``--data`` and ``--category`` (01Gorilla, Gorilla, ...)."""
+    data = Path(data).expanduser().resolve()
+    if (data / "transforms.json").is_file() and (category in ("", data.name)):
+        return data.parent, data.name
+    if (data / category).is_dir():
+        return data, category
+    try:
+        name = resolve_category(category)
+    except MadgenError:
+        name = category
+    if (data / name).is_dir():
+        return data, name
+    raise MadgenError(f"--data {data}: no category folder {category!r} (known: "
+                      f"{', '.join(sorted(p.name for p in data.iterdir() if p.is_dir())) or 'none'})")
+
+
+def _read_config(run: Path) -> AdConfig:
+    path = Path(run) / "config.json"
+    try:
+        return AdConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise MadgenError(f"{path}: missing; run 'madgen ad train --run {run}' first") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise MadgenError(f"{path}: cannot read run config ({exc})") from None
+
+
+def _save_field(path: Path, field_: VoxelField) -> None:
+    buffer = io.BytesIO()
+    torch.save({"low": field_.low, "high": field_.high, "occupancy": field_.occupancy,
+                "state": field_.state_dict()}, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def load_field(path: Path) -> VoxelField:
+    """A field saved by ``train``."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError) as exc:
+        raise MadgenError(f"{path}: cannot read the field ({exc}); re-run 'madgen ad train'") from None
+    field_ = VoxelField(saved["low"].numpy(), saved["high"].numpy(), saved["occupancy"].numpy())
+    field_.load_state_dict(saved["state"])
+    field_.eval()
+    return field_
+
+
+def train(run: Path, config: AdConfig, progress: Callable[[int, int, float, float], None] | None = None,
+          force: bool = False) -> dict[str, Any]:
+    """Fit the field (skipped when RUN already holds one trained with the same settings)."""
+    run = Path(run)
+    stats_path = run / "train.json"
+    if not force and stats_path.is_file() and (run / "field.pt").is_file():
+        previous = json.loads(stats_path.read_text(encoding="utf-8"))
+        if previous.get("field") == config.field.to_dict() and previous.get("category") == config.category:
+            write_json_atomic(run / "config.json", config.to_dict())
+            return previous | {"skipped": True}
+    FeatureExtractor(config.backbone, config.weights)  # fail on missing weights before training
+    views = load_training(config.folder, config.field.train_size)
+    field_, stats = fit_field(views, config.field, progress)
+    run.mkdir(parents=True, exist_ok=True)
+    _save_field(run / "field.pt", field_)
+    stats = {"category": config.category, "field": config.field.to_dict(), "views": len(views.images), **stats}
+    write_json_atomic(stats_path, stats)
+    write_json_atomic(run / "config.json", config.to_dict())
+    return stats
+
+
+def render_image(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x: float,
+                 chunk: int = 16384) -> np.ndarray:
+    """The field's image (size, size, 3) at a camera-to-world ``pose``."""
+    directions = pixel_directions(size, camera_angle_x)
+    origins, world = world_rays(torch.tensor(pose, dtype=torch.float32), directions)
+    with torch.no_grad():
+        parts = [field_.render(origins[i:i + chunk], world[i:i + chunk])[0] for i in range(0, len(world), chunk)]
+    return torch.cat(parts).reshape(size, size, 3).clamp(0, 1).numpy()
+
+
+def _npz_bytes(**arrays: Any) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _score_path(run: Path, item: TestItem) -> Path:
+    return Path(run) / "scores" / item.split / f"{item.index}.npz"
+
+
+def score(run: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Score every test image not yet scored with the run's settings; then write heat maps."""
+    run = Path(run)
+    config = _read_config(run)
+    field_ = load_field(run / "field.pt")
+    items = test_items(config.folder)
+    key = config.scoring_key()
+    todo = []
+    for item in items:
+        path = _score_path(run, item)
+        try:
+            with np.load(path) as saved:
+                if str(saved["key"]) == key:
+                    continue
+        except (OSError, KeyError, ValueError):
+            pass
+        todo.append(item)
+    started = time.perf_counter()
+    seconds: list[float] = []
+    if todo:
+        extractor = FeatureExtractor(config.backbone, config.weights)
+        views = load_training(config.folder, config.pose.size)
+        train_thumbs = thumbnails(views.images, config.pose.thumbnail)
+        baseline = None
+        if config.baseline and extractor.model is not None:
+            train_224 = load_training(config.folder, MAP_SIZE).images
+            baseline = PatchCore(extractor, train_224, config.bank_size, seed=config.field.seed)
+        for number, item in enumerate(todo):
+            began = time.perf_counter()
+            small = load_rgb(item.image, config.pose.size)
+            estimate = estimate_pose(field_, small, train_thumbs, views.poses, views.camera_angle_x, config.pose)
+            observed = load_rgb(item.image, MAP_SIZE)
+            reference = render_image(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
+            arrays: dict[str, Any] = {
+                "key": np.array(key), "map": anomaly_map(extractor, observed, reference).astype(np.float32),
+                "pose": estimate.pose, "pose_loss": np.array(estimate.loss),
+                "start_index": np.array(estimate.start_index), "reference": (reference * 255).astype(np.uint8),
+            }
+            if baseline is not None:
+                arrays["baseline"] = baseline.anomaly_map(observed).astype(np.float32)
+            elapsed = time.perf_counter() - began
+            arrays["seconds"] = np.array(elapsed)
+            write_bytes_atomic(_score_path(run, item), _npz_bytes(**arrays))
+            seconds.append(elapsed)
+            if progress is not None:
+                progress(number + 1, len(todo), time.perf_counter() - started)
+    _write_heat_maps(run, items)
+    return {"scored": len(todo), "skipped": len(items) - len(todo),
+            "seconds_per_image": float(np.mean(seconds)) if seconds else None}
+
+
+def _load_scores(run: Path, items: list[TestItem]) -> list[dict[str, np.ndarray]]:
+    loaded = []
+    for item in items:
+        path = _score_path(run, item)
+        try:
+            with np.load(path) as saved:
+                loaded.append({name: saved[name] for name in saved.files})
+        except (OSError, ValueError):
+            raise MadgenError(f"{path}: missing; run 'madgen ad score --run {run}'") from None
+    return loaded
+
+
+def _bounds(maps: list[np.ndarray]) -> tuple[float, float]:
+    low = float(min(m.min() for m in maps))
+    high = float(max(m.max() for m in maps))
+    return low, high if high > low else low + 1.0
+
+
+def _write_heat_maps(run: Path, items: list[TestItem]) -> None:
+    scores = _load_scores(run, items)
+    low, high = _bounds([s["map"] for s in scores])
+    for item, saved in zip(items, scores):
+        normalised = (saved["map"] - low) / (high - low)
+        write_bytes_atomic(Path(run) / "heatmaps" / item.split / f"{item.index}.png",
+                           png_bytes(heat_map_rgb(normalised)))
+
+
+def _pose_errors(config: AdConfig, items: list[TestItem], scores: list[dict[str, np.ndarray]]) -> dict[str, Any] | None:
+    path = config.folder / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        files = {f["file"]: f for f in json.loads(path.read_text(encoding="utf-8"))["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    rotations, translations, per_image = [], [], {}
+    for item, saved in zip(items, scores):
+        record = files.get(f"test/{item.split}/{item.index}.png")
+        if record is None or "pose" not in record:
+            continue
+        truth = np.asarray(record["pose"]["matrix"], dtype=np.float64)
+        rotation, translation = rotation_error_deg(saved["pose"], truth), translation_error(saved["pose"], truth)
+        rotations.append(rotation)
+        translations.append(translation)
+        per_image[item.key] = {"rotation_deg": rotation, "translation": translation}
+    if not rotations:
+        return None
+    return {"median_rotation_deg": float(np.median(rotations)), "mean_rotation_deg": float(np.mean(rotations)),
+            "median_translation": float(np.median(translations)),
+            "within_5_deg": float(np.mean(np.array(rotations) <= 5.0)), "per_image": per_image}
+
+
+def _method_metrics(items: list[TestItem], maps: list[np.ndarray], images: list[np.ndarray],
+                    masks: list[np.ndarray]) -> dict[str, float]:
+    low, high = _bounds(maps)
+    normalised = [(m - low) / (high - low) for m in maps]
+    labels = np.array([item.anomalous for item in items])
+    image_scores = np.array([m.max() for m in normalised])
+    pixels = PixelMetrics()
+    for anomaly, image, mask in zip(normalised, images, masks):
+        pixels.add(anomaly, mask, (image * 255).astype(np.uint8))
+    result = {"image_auroc": auroc(image_scores, labels) if labels.any() and not labels.all() else float("nan"),
+              "pixel_auroc": pixels.pixel_auroc(), "segmentation_pixel_auroc": pixels.segmentation_auroc(),
+              "aupro": pixels.aupro()}
+    return result
+
+
+def evaluate(run: Path) -> dict[str, Any]:
+    """Compute the metrics of a scored run and write metrics.json, metrics.csv and metrics.md."""
+    run = Path(run)
+    config = _read_config(run)
+    items = test_items(config.folder)
+    scores = _load_scores(run, items)
+    images = [load_rgb(item.image, MAP_SIZE) for item in items]
+    masks = [load_mask(item.mask, (MAP_SIZE, MAP_SIZE)) for item in items]
+    if not any(mask.any() for mask in masks):
+        raise MadgenError(f"{config.folder}: no anomalous pixels in the test set; cannot evaluate")
+    extractor = FeatureExtractor(config.backbone, config.weights)
+    methods = {"OmniposeAD": _method_metrics(items, [s["map"] for s in scores], images, masks)}
+    if all("baseline" in s for s in scores):
+        methods["PatchCore (pose-unaware)"] = _method_metrics(items, [s["baseline"] for s in scores], images, masks)
+    seconds = [float(s["seconds"]) for s in scores if "seconds" in s]
+    stats_path = run / "train.json"
+    train_stats = json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.is_file() else {}
+    document = {
+        "category": config.category, "data": config.data, "test_images": len(items),
+        "anomalous_images": int(sum(item.anomalous for item in items)),
+        "backbone": asdict(extractor.info), "methods": methods,
+        "pose_error": _pose_errors(config, items, scores),
+        "train_seconds": train_stats.get("seconds"),
+        "score_seconds_per_image": float(np.mean(seconds)) if seconds else None,
+        "config": config.to_dict(),
+    }
+    write_json_atomic(run / "metrics.json", document)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    names = ["image_auroc", "pixel_auroc", "segmentation_pixel_auroc", "aupro"]
+    writer.writerow(["category", "method", *names])
+    for method, values in methods.items():
+        writer.writerow([config.category, method, *(f"{values[n]:.4f}" for n in names)])
+    write_bytes_atomic(run / "metrics.csv", buffer.getvalue().encode("utf-8"))
+    lines = ["| category | method | image AUROC | pixel AUROC | seg. pixel AUROC | AUPRO@0.3 |",
+             "|---|---|---:|---:|---:|---:|"]
+    for method, values in methods.items():
+        lines.append(f"| {config.category} | {method} | " + " | ".join(f"{values[n]:.3f}" for n in names) + " |")
+    write_bytes_atomic(run / "metrics.md", ("\n".join(lines) + "\n").encode("utf-8"))
+    return document
+
+
+

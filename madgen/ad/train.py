@@ -1,0 +1,88 @@
+"""Fitting the voxel radiance field to a category's posed training views."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .config import FieldConfig
+from .data import TrainingViews
+from .field import PackedSamples, VoxelField, carve_hull, dilate, silhouettes
+from .rays import pixel_directions
+
+#: The first carve covers this cube (the NeRF-synthetic convention: the object fits well inside it).
+SEARCH_HALF_EXTENT = 1.5
+
+
+def _dilate_2d(masks: np.ndarray, steps: int) -> np.ndarray:
+    grown = masks.copy()
+    for _ in range(steps):
+        padded = np.pad(grown, ((0, 0), (1, 1), (1, 1)))
+        grown = grown | padded[:, :-2, 1:-1] | padded[:, 2:, 1:-1] | padded[:, 1:-1, :-2] | padded[:, 1:-1, 2:]
+    return grown
+
+
+def build_field(views: TrainingViews, config: FieldConfig) -> VoxelField:
+    """Carve the visual hull (a coarse pass to find the box, then a fine one) into an empty field."""
+    masks = silhouettes(views.images)
+    low = np.full(3, -SEARCH_HALF_EXTENT)
+    high = np.full(3, SEARCH_HALF_EXTENT)
+    coarse = carve_hull(masks, views.poses, views.camera_angle_x, low, high, 48, config.hull_tolerance)
+    if not coarse.any():
+        raise ValueError("the training silhouettes carve away everything: are the poses right?")
+    cell = (high - low) / 47
+    occupied = np.argwhere(coarse)
+    box_low = low + (occupied.min(axis=0) - 2) * cell
+    box_high = low + (occupied.max(axis=0) + 2) * cell
+    centre, half = (box_low + box_high) / 2, float((box_high - box_low).max()) / 2
+    low, high = centre - half, centre + half
+    hull = carve_hull(masks, views.poses, views.camera_angle_x, low, high, config.resolution, config.hull_tolerance)
+    return VoxelField(low, high, dilate(hull, config.hull_dilation))
+
+
+def training_rays(views: TrainingViews) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Origins, directions and colours of every training pixel near the object's silhouette."""
+    size = views.images.shape[1]
+    near_object = _dilate_2d(silhouettes(views.images), 3).reshape(len(views.images), -1)
+    directions = pixel_directions(size, views.camera_angle_x)
+    origins, dirs, colours = [], [], []
+    for number, pose in enumerate(torch.tensor(views.poses)):
+        keep = torch.from_numpy(near_object[number])
+        world = directions[keep] @ pose[:3, :3].T
+        dirs.append(world / world.norm(dim=1, keepdim=True))
+        origins.append(pose[:3, 3].expand(int(keep.sum()), 3))
+        colours.append(torch.from_numpy(views.images[number].reshape(-1, 3))[keep])
+    return torch.cat(origins), torch.cat(dirs), torch.cat(colours)
+
+
+def fit_field(views: TrainingViews, config: FieldConfig,
+              progress: Callable[[int, int, float, float], None] | None = None) -> tuple[VoxelField, dict[str, float]]:
+    """Build and train the field; ``progress(step, steps, loss, seconds)`` is called now and then."""
+    torch.manual_seed(config.seed)
+    started = time.perf_counter()
+    field = build_field(views, config)
+    origins, directions, colours = training_rays(views)
+    packed = PackedSamples(field, origins, directions)
+    useful = torch.nonzero(packed.counts > 0, as_tuple=True)[0]  # rays that meet the hull
+    generator = torch.Generator().manual_seed(config.seed)
+    optimiser = torch.optim.Adam(field.parameters(), lr=config.lr, betas=(0.9, 0.99))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 0.1 ** (step / max(config.steps, 1)))
+    loss_value = float("nan")
+    for step in range(config.steps):
+        batch = useful[torch.randint(0, len(useful), (config.batch_rays,), generator=generator)]
+        ray_index, t = packed.gather(batch)
+        rgb, _ = field.composite(origins[batch], directions[batch], ray_index, t)
+        loss = torch.mean((rgb - colours[batch]) ** 2)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        loss_value = float(loss.detach())
+        if progress is not None and (step % 50 == 0 or step == config.steps - 1):
+            progress(step + 1, config.steps, loss_value, time.perf_counter() - started)
+    psnr = -10 * np.log10(max(loss_value, 1e-10))
+    return field, {"seconds": time.perf_counter() - started, "final_loss": loss_value, "train_psnr": float(psnr),
+                   "occupied_voxels": int(field.occupancy.sum()), "rays": int(len(origins))}
