@@ -35,8 +35,8 @@ class PoseConfig:
     """Retrieval and refinement settings."""
 
     thumbnail: int = 32
-    candidates: int = 3
-    steps: int = 100
+    candidates: int = 2
+    steps: int = 40
     rays: int = 1024
     lr: float = 0.01
     size: int = 64
