@@ -74,9 +74,9 @@ def measure(model: Path, ldraw_dirs: list[str]) -> dict[str, float]:
     built = build_scene(assembly, Normalisation.fit(model_points_m(assembly)), 0.25, DEFAULT_CAMERA_ANGLE_X)
     bpy.context.view_layer.update()
     ready = time.perf_counter() - started
-    triangles = sum(len(o.data.polygons) for o in built.objects)
-    return {"parts": len(assembly.instances), "pure_s": pure, "blender_s": ready, "objects": len(built.objects),
-            "meshes": len({o.data.name for o in built.objects}), "triangles": triangles,
+    triangles = sum(len(o.data.polygons) for o in built.instances)
+    return {"parts": len(assembly.instances), "pure_s": pure, "blender_s": ready, "objects": len(built.instances),
+            "meshes": len({o.data.name for o in built.instances}), "triangles": triangles,
             "peak_rss_above_baseline_mb": _rss_mb() - baseline, "baseline_mb": baseline}
 
 

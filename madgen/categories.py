@@ -73,13 +73,28 @@ def load_scene(category: str, folder: Path | None = None) -> Scene:
     path = folder / f"{category}.yaml"
     if not path.is_file():
         raise MadgenError(f"scene description not found: {path}")
+    return _read_scene(path, category, folder / f"{category}.ldr")
+
+
+def load_model_scene(model: Path, name: str) -> Scene:
+    """The scene of a user's model: its ``<model>.yaml`` beside it when present (same keys as
+    ``scenes/*.yaml``, ``missing`` to override which parts may go missing), else the defaults
+    (``eligible: auto``: any part the view shows)."""
+    model = Path(model)
+    path = model.with_suffix(".yaml")
+    if not path.is_file():
+        return Scene(category=name, name=name, model=model)
+    return _read_scene(path, name, model)
+
+
+def _read_scene(path: Path, category: str, default_model: Path) -> Scene:
     data = read_yaml_mapping(path)
     for key in data:
         _require(key in _SCENE_KEYS, path, str(key), f"unknown key (known: {', '.join(sorted(_SCENE_KEYS))})")
     _require(data.get("category", category) == category, path, "category", f"must be {category}")
-    model_name = data.get("model", f"{category}.ldr")
+    model_name = data.get("model", default_model.name)
     _require(isinstance(model_name, str), path, "model", "expected a file name")
-    model = folder / model_name
+    model = path.parent / model_name
     _require(model.is_file(), path, "model", f"file not found: {model}")
     missing_data = data.get("missing") or {}
     _require(isinstance(missing_data, dict), path, "missing", "expected a mapping")

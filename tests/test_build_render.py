@@ -129,3 +129,28 @@ def test_cli_build_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     error = capsys.readouterr().err
     assert "no_such_part.dat" in error and "Traceback" not in error and len(error.strip().splitlines()) == 1
     assert tree(out / "06Bird")  # nothing already written was lost
+
+
+def test_build_from_a_users_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "models" / "dragon.ldr"
+    model.parent.mkdir()
+    model.write_text("0 My dragon\r\n0 Name: dragon.ldr\r\n0 STEP\r\n"
+                     "1 4 0 0 0 1 0 0 0 1 0 0 0 1 3001.dat\r\n1 14 0 -24 0 1 0 0 0 1 0 0 0 1 3003.dat\r\n"
+                     "0 ROTSTEP 0 45 0 ABS\r\n1 2 40 0 0 1 0 0 0 1 0 0 0 1 3004.dat\r\n"
+                     "1 1 -40 0 0 -1 0 0 0 1 0 0 0 1 3039.dat\r\n")
+    out = tmp_path / "out"
+    args = ["build", "--model", str(model), "--name", "Dragon", "--profile", "ci", "--train-views", "0:216:108",
+            "--test-good", "1", "--test-per-defect", "1", "--out", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    folder = out / "Dragon"
+    assert (folder / "test" / "Missing" / "0.png").is_file()
+    assert (folder / "ground_truth" / "Burrs" / "0_mask.png").is_file()
+    assert validate(out).ok and verify(out).ok
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["category"] == "Dragon" and manifest["config"]["model"] == str(model)
+    # a YAML beside the model overrides its settings; a bad key is one line naming file and key
+    model.with_suffix(".yaml").write_text("missing:\n  eligibel: auto\n")
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "dragon.yaml: key 'missing.eligibel'" in error and len(error.strip().splitlines()) == 1

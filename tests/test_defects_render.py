@@ -125,6 +125,8 @@ def test_mask_fidelity_meets_the_goal(fidelity, name) -> None:
 
 
 def test_missing_mask_fidelity(fidelity) -> None:
-    """Missing falls short of the 0.8 goal: a removed part also removes its shadow (issue #4 notes)."""
+    """At this small, undenoised profile Missing stays under the 0.8 goal (about 0.75): a removed
+    part also takes its shadow with it, which matters more at 160 px. At the standard profile it
+    meets the goal (bench/defects.py: 0.83 mean on Gorilla and Bird)."""
     scores = fidelity["Missing"]
     assert np.mean(scores) >= 0.7 and min(scores) >= 0.5, scores

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import __version__
-from ..categories import CATEGORIES, load_scene
+from ..categories import CATEGORIES, load_model_scene, load_scene
 from ..dataset.atomic import write_json_atomic
 from ..dataset.manifest import make_manifest, write_manifest
 from ..dataset.transforms import write_transforms
@@ -116,8 +116,10 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
     ldraw_dirs = tuple(str(Path(d).expanduser().resolve()) for d in config.ldraw_dirs)
     library = Library(list(ldraw_dirs) or None)
     models = _model_sources(config)
-    for model in models.values():
+    for category, model in models.items():
         load_assembly(model, library=library)  # fail on a missing part before any rendering
+        if category not in CATEGORIES:
+            load_model_scene(model, category)  # and on a bad <model>.yaml
     templates = {entry.name: entry.template.to_dict() for entry in defect_types}
     provenance = madgen_provenance(library)
     fingerprints = {}
@@ -126,7 +128,7 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
         fingerprints[category] = _fingerprint({
             "madgen": __version__, "profile": profile.to_dict(), "rig": asdict(config.rig), "templates": templates,
             "plugins": list(config.plugins), "model": _file_sha(model),
-            "scene": _file_sha(scene_yaml) if category in CATEGORIES and scene_yaml.is_file() else None,
+            "scene": _file_sha(scene_yaml) if scene_yaml.is_file() else None,
             "ldraw": [root["path"] for root in provenance["ldraw_roots"]],
         })
     plans: list[CategoryPlan] = [

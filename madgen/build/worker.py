@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..categories import CATEGORIES, load_scene
+from ..categories import CATEGORIES, load_model_scene, load_scene
 from ..dataset.atomic import write_bytes_atomic, write_json_atomic
 from ..dataset.images import composite_on_white, mask_pixels, png_bytes
 from ..defects.registry import load_registry
@@ -164,7 +164,8 @@ def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None
             _CACHE.registry = ((settings.templates, settings.plugins),
                                load_registry(list(settings.templates), list(settings.plugins)))
         defect = _CACHE.registry[1].get(unit.jobs[0].defect)
-        scene = load_scene(unit.category) if unit.category in CATEGORIES else None
+        scene = (load_scene(unit.category) if unit.category in CATEGORIES
+                 else load_model_scene(Path(settings.models[unit.category]), unit.category))
         for job in jobs:
             made = time.perf_counter()
             good = session.render_id_layers(job.pose)

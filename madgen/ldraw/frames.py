@@ -32,11 +32,14 @@ def points_to_blender(points: np.ndarray, scale: float = LDU_IN_METRES) -> np.nd
 
 
 def transform_to_blender(transform: np.ndarray, scale: float = LDU_IN_METRES) -> np.ndarray:
-    """Convert a 4x4 LDraw placement into the Blender object matrix acting on Blender-frame meshes.
+    """Convert a 4x4 LDraw placement (or a stack (N, 4, 4) of them) into Blender object matrices.
 
     For a mesh whose vertices were converted with :func:`points_to_blender`, the returned matrix
     ``C @ T @ C^-1`` places it exactly where ``T`` places the LDraw mesh (rotation unscaled,
-    translation in metres).
+    translation in metres). ``C^-1`` is written out (``R`` is orthogonal), so a whole model's
+    placements convert in one vectorised product.
     """
     convert = ldraw_to_blender_matrix(scale)
-    return convert @ np.asarray(transform, dtype=np.float64) @ np.linalg.inv(convert)
+    inverse = np.eye(4)
+    inverse[:3, :3] = LDRAW_TO_BLENDER_ROTATION.T / scale
+    return convert @ np.asarray(transform, dtype=np.float64) @ inverse

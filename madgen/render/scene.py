@@ -158,11 +158,13 @@ def build_scene(assembly: Assembly, normalisation: Normalisation, gap_ldu: float
     collection.objects.link(root)
     factory = _MeshFactory(assembly, gap_ldu)
     objects = []
-    for instance in assembly.instances:
+    placements = transform_to_blender(np.array([instance.transform for instance in assembly.instances])
+                                      .reshape(-1, 4, 4))
+    for instance, placement in zip(assembly.instances, placements):
         obj = bpy.data.objects.new(f"{instance.index:05d}_{instance.part_id}",
                                    factory.mesh(instance.part_id, instance.colour))
         obj.parent = root
-        obj.matrix_basis = compat.to_matrix(transform_to_blender(instance.transform))
+        obj.matrix_basis = compat.to_matrix(placement)
         obj.pass_index = instance.index + 1
         objects.append(obj)
     for obj in objects:
