@@ -61,3 +61,21 @@ def test_blender_scene_of_a_generated_model(tmp_path: Path) -> None:
     assert len({o.data.name for o in built.instances}) == len(keys)
     mirrored = [o for o, i in zip(built.instances, assembly.instances) if np.linalg.det(i.transform[:3, :3]) < 0]
     assert mirrored and all(np.linalg.det(np.array(o.matrix_basis)[:3, :3]) < 0 for o in mirrored)
+
+
+def test_moved_alias_and_shortcut_parts_resolve(write, mini_library: Path, tmp_path: Path) -> None:
+    """Official redirections are ordinary files that reference the real part; they must flatten to it."""
+    write("lib/parts/old.dat", "0 ~Moved to box\n0 Name: old.dat\n0 !LDRAW_ORG Part_Alias\n0 BFC CERTIFY CCW\n"
+          "1 16 0 0 0 1 0 0 0 1 0 0 0 1 box.dat\n")
+    write("lib/parts/alias.dat", "0 =Unit box\n0 Name: alias.dat\n0 !LDRAW_ORG Part Alias\n0 BFC CERTIFY CCW\n"
+          "1 16 0 0 0 1 0 0 0 1 0 0 0 1 box.dat\n")
+    write("lib/parts/pair.dat", "0 Two boxes (shortcut)\n0 Name: pair.dat\n0 !LDRAW_ORG Shortcut\n"
+          "0 BFC CERTIFY CCW\n1 16 0 0 0 1 0 0 0 1 0 0 0 1 box.dat\n1 4 2 0 0 1 0 0 0 1 0 0 0 1 box.dat\n")
+    model = write("m.ldr", "0 Model\n1 4 0 0 0 1 0 0 0 1 0 0 0 1 OLD.DAT\n1 4 5 0 0 1 0 0 0 1 0 0 0 1 alias.dat\n"
+                  "1 1 9 0 0 1 0 0 0 1 0 0 0 1 Pair.dat\n")
+    assembly = load_assembly(model, library=Library([mini_library], use_embedded=False, use_env=False))
+    box = load_assembly(mini_library / "parts" / "box.dat",
+                        library=Library([mini_library], use_embedded=False, use_env=False)).meshes["box"]
+    assert assembly.meshes["old"].triangle_count == box.triangle_count == assembly.meshes["alias"].triangle_count
+    assert assembly.meshes["pair"].triangle_count == 2 * box.triangle_count
+    assert np.allclose(np.sort(assembly.meshes["old"].vertices, axis=0), np.sort(box.vertices, axis=0))
