@@ -154,3 +154,19 @@ def test_build_from_a_users_model(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(args) == 2
     error = capsys.readouterr().err
     assert "dragon.yaml: key 'missing.eligibel'" in error and len(error.strip().splitlines()) == 1
+
+
+def test_custom_defect_types_become_folders(tmp_path: Path) -> None:
+    out = tmp_path / "custom"
+    code = main(["build", "--category", "Bird", "--profile", "ci", "--train-views", "0", "--test-good", "0",
+                 "--test-per-defect", "1", "--defects", "Scratches,Bumps",
+                 "--template", str(REPO / "examples" / "defects" / "scratches.yaml"),
+                 "--plugin", "examples.defects.bump_plugin:Bumps", "--out", str(out)])
+    assert code == 0
+    folder = out / "06Bird"
+    for name in ("Scratches", "Bumps"):
+        assert (folder / "test" / name / "0.png").is_file() and (folder / "ground_truth" / name / "0_mask.png").is_file()
+    assert not (folder / "test" / "Burrs").exists()
+    assert validate(out).ok and verify(out).ok
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["defect_templates"]) == {"Scratches", "Bumps"}
