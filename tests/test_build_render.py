@@ -165,7 +165,8 @@ def test_custom_defect_types_become_folders(tmp_path: Path) -> None:
     assert code == 0
     folder = out / "06Bird"
     for name in ("Scratches", "Bumps"):
-        assert (folder / "test" / name / "0.png").is_file() and (folder / "ground_truth" / name / "0_mask.png").is_file()
+        assert (folder / "test" / name / "0.png").is_file()
+        assert (folder / "ground_truth" / name / "0_mask.png").is_file()
     assert not (folder / "test" / "Burrs").exists()
     assert validate(out).ok and verify(out).ok
     manifest = json.loads((folder / "manifest.json").read_text())
