@@ -12,29 +12,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageDraw
-
 from madgen.categories import CATEGORIES, load_scene
+from madgen.dataset.contact_sheet import grid
 from madgen.dataset.images import composite_on_white, write_png_atomic
 from madgen.ldraw import Library, load_assembly
 from madgen.profiles import load_profile
 from madgen.render import RenderSession
 from madgen.rig import RigConfig, training_poses
-
-
-def _grid(tiles: list[np.ndarray], columns: int, labels: list[str] | None = None) -> np.ndarray:
-    height, width = tiles[0].shape[:2]
-    label_height = 18 if labels else 0
-    rows = (len(tiles) + columns - 1) // columns
-    sheet = Image.new("RGB", (columns * width, rows * (height + label_height)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for number, tile in enumerate(tiles):
-        x, y = (number % columns) * width, (number // columns) * (height + label_height)
-        sheet.paste(Image.fromarray(tile), (x, y))
-        if labels:
-            draw.text((x + 6, y + height + 2), labels[number], fill=(40, 40, 40))
-    return np.asarray(sheet)
 
 
 def main() -> None:
@@ -52,7 +36,7 @@ def main() -> None:
     assembly = load_assembly(load_scene("01Gorilla").model, library=library)
     with RenderSession(assembly, profile, rig.camera_angle_x) as session:
         views = session.render_many([poses[i] for i in sheet_views], sheet_views)
-    write_png_atomic(args.out / "contact_sheet.png", _grid([composite_on_white(v.rgba) for v in views], 6))
+    write_png_atomic(args.out / "contact_sheet.png", grid([composite_on_white(v.rgba) for v in views], 6))
     tiles, labels = [], []
     for category in CATEGORIES:
         assembly = load_assembly(load_scene(category).model, library=library)
@@ -60,7 +44,7 @@ def main() -> None:
             view = session.render(poses[24 * 3 + 3], seed=0)
         tiles.append(composite_on_white(view.rgba))
         labels.append(category)
-    write_png_atomic(args.out / "categories.png", _grid(tiles, 5, labels))
+    write_png_atomic(args.out / "categories.png", grid(tiles, 5, labels))
 
 
 if __name__ == "__main__":
