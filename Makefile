@@ -42,6 +42,7 @@ bench: setup
 	$(BIN)/python bench/defects.py --category Gorilla --views 8
 	$(BIN)/python bench/defects.py --category Bird --views 8
 	$(BIN)/python bench/build.py
+	$(BIN)/python bench/import.py
 
 # Regenerate the embedded parts library and the 20 scene models from their generator scripts.
 parts: setup
