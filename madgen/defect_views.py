@@ -99,7 +99,10 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
     """
     if good is None:
         good = session.render_id_layers(pose)
-    good_ids = good.point_sampled()[0]
+    # Draws are judged on cheap ID passes at image resolution (point-sampled); the draw taken
+    # then gets the supersampled ID pass that its exact mask comes from.
+    search_good = good if good.scale == 1 else IdLayers(*good.point_sampled(), 1)
+    good_ids = search_good.instance_ids
     size = session.profile.resolution
     eligible = None
     prefer: list[str] = []
@@ -113,9 +116,6 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
     wanted = float(getattr(defect.injector, "wanted_contrast", 0.0) or 0.0)
     colours = instance_colours(session.assembly) if wanted > 0 else None
     coverage = getattr(defect.injector, "mask_coverage", None) or session.profile.mask_coverage
-    # Draws are judged on cheap ID passes at image resolution (point-sampled); the draw taken
-    # then gets the supersampled ID pass that its exact mask comes from.
-    search_good = good if good.scale == 1 else IdLayers(*good.point_sampled(), 1)
     candidates: list[tuple[float, int, DefectPlan]] = []
     largest = 0
     attempts = 0

@@ -13,7 +13,6 @@ and the final block): for B4 that is 24/32/56/160/448 channels, the seed's five 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,21 +20,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..dataset.digest import file_sha256
 from ..errors import MadgenError
 from .config import BACKBONES
 
 B4_FILE = "efficientnet-b4-6ed6700e.pth"
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-
-
-def sha256_of(path: Path) -> str:
-    """The sha256 of a weights file."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def b4_weights_path(explicit: str | None = None) -> Path:
@@ -91,7 +82,7 @@ class FeatureExtractor:
             for parameter in self.model.parameters():
                 parameter.requires_grad_(False)
         channels = tuple(f.shape[1] for f in self(torch.zeros(1, 3, 64, 64))) if self.model is not None else ()
-        self.info = BackboneInfo(backbone, str(path) if path else None, sha256_of(path) if path else None, channels)
+        self.info = BackboneInfo(backbone, str(path) if path else None, file_sha256(path) if path else None, channels)
 
     def _load(self, path: Path) -> None:
         try:

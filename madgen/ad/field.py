@@ -55,6 +55,17 @@ def carve_hull(masks: np.ndarray, poses: np.ndarray, camera_angle_x: float, low:
     return (outside <= tolerance).reshape(resolution, resolution, resolution)
 
 
+def dilate_2d(masks: np.ndarray, steps: int) -> np.ndarray:
+    """Grow boolean masks by ``steps`` pixels (4-connected) over their last two axes."""
+    grown = np.asarray(masks, dtype=bool).copy()
+    pad = [(0, 0)] * (grown.ndim - 2) + [(1, 1), (1, 1)]
+    for _ in range(steps):
+        padded = np.pad(grown, pad)
+        grown = grown | padded[..., :-2, 1:-1] | padded[..., 2:, 1:-1] | padded[..., 1:-1, :-2] \
+            | padded[..., 1:-1, 2:]
+    return grown
+
+
 def dilate(occupancy: np.ndarray, steps: int) -> np.ndarray:
     """Grow a boolean voxel grid by ``steps`` voxels (6-connected)."""
     grown = occupancy.copy()

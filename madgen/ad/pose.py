@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .config import PoseConfig
-from .field import VoxelField, silhouettes
+from .field import VoxelField, dilate_2d, silhouettes
 from .rays import pixel_directions, se3_exp, world_rays
 
 
@@ -50,11 +50,7 @@ def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle
     """iNeRF: optimise an SE(3) correction of ``start`` (4, 4) against ``image`` (S, S, 3)."""
     size = image.shape[0]
     target = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).reshape(-1, 3)
-    foreground = silhouettes(image[None])[0]
-    grown = foreground.copy()
-    for _ in range(max(1, size // 16)):
-        padded = np.pad(grown, 1)
-        grown = grown | padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    grown = dilate_2d(silhouettes(image[None])[0], max(1, size // 16))
     candidates = torch.from_numpy(np.flatnonzero(grown.reshape(-1)))
     if len(candidates) == 0:
         candidates = torch.arange(size * size)

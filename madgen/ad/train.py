@@ -10,19 +10,11 @@ import torch
 
 from .config import FieldConfig
 from .data import TrainingViews
-from .field import PackedSamples, VoxelField, carve_hull, dilate, silhouettes
+from .field import PackedSamples, VoxelField, carve_hull, dilate, dilate_2d, silhouettes
 from .rays import pixel_directions
 
 #: The first carve covers this cube (the NeRF-synthetic convention: the object fits well inside it).
 SEARCH_HALF_EXTENT = 1.5
-
-
-def _dilate_2d(masks: np.ndarray, steps: int) -> np.ndarray:
-    grown = masks.copy()
-    for _ in range(steps):
-        padded = np.pad(grown, ((0, 0), (1, 1), (1, 1)))
-        grown = grown | padded[:, :-2, 1:-1] | padded[:, 2:, 1:-1] | padded[:, 1:-1, :-2] | padded[:, 1:-1, 2:]
-    return grown
 
 
 def build_field(views: TrainingViews, config: FieldConfig) -> VoxelField:
@@ -46,7 +38,7 @@ def build_field(views: TrainingViews, config: FieldConfig) -> VoxelField:
 def training_rays(views: TrainingViews) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Origins, directions and colours of every training pixel near the object's silhouette."""
     size = views.images.shape[1]
-    near_object = _dilate_2d(silhouettes(views.images), 3).reshape(len(views.images), -1)
+    near_object = dilate_2d(silhouettes(views.images), 3).reshape(len(views.images), -1)
     directions = pixel_directions(size, views.camera_angle_x)
     origins, dirs, colours = [], [], []
     for number, pose in enumerate(torch.tensor(views.poses)):

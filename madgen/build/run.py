@@ -21,6 +21,7 @@ from typing import Any, Callable
 from .. import __version__
 from ..categories import CATEGORIES, load_model_scene, load_scene
 from ..dataset.atomic import write_json_atomic
+from ..dataset.digest import file_sha256
 from ..dataset.manifest import make_manifest, write_manifest
 from ..dataset.transforms import write_transforms
 from ..defects.registry import load_registry
@@ -53,10 +54,6 @@ class BuildReport:
     rgb_seconds: float = 0.0
     mask_seconds: float = 0.0
     build_seconds: float = 0.0
-
-
-def _file_sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _fingerprint(parts: dict[str, Any]) -> str:
@@ -127,8 +124,8 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
         scene_yaml = model.with_suffix(".yaml")
         fingerprints[category] = _fingerprint({
             "madgen": __version__, "profile": profile.to_dict(), "rig": asdict(config.rig), "templates": templates,
-            "plugins": list(config.plugins), "model": _file_sha(model),
-            "scene": _file_sha(scene_yaml) if scene_yaml.is_file() else None,
+            "plugins": list(config.plugins), "model": file_sha256(model),
+            "scene": file_sha256(scene_yaml) if scene_yaml.is_file() else None,
             "ldraw": [root["path"] for root in provenance["ldraw_roots"]],
         })
     plans: list[CategoryPlan] = [

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..categories import CATEGORIES, load_model_scene, load_scene
 from ..dataset.atomic import write_bytes_atomic, write_json_atomic
+from ..dataset.digest import file_sha256
 from ..dataset.images import composite_on_white, mask_pixels, png_bytes
 from ..defects.registry import load_registry
 from ..ldraw import Library, load_assembly
@@ -75,7 +76,7 @@ def read_unit_record(path: Path) -> dict[str, dict[str, Any]]:
 def sha256_file(path: Path) -> str | None:
     """The sha256 of a file, or ``None`` when it cannot be read."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 

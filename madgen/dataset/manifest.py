@@ -7,7 +7,6 @@ place for), its seed, the defect plan for anomalous images, and the sha256 of im
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import MadgenError
 from .atomic import write_json_atomic
+from .digest import file_sha256
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "madgen-manifest/1"
@@ -89,7 +89,7 @@ def verify(root: Path) -> VerifyReport:
                 report.checked += 1
                 path = folder / str(name)
                 try:
-                    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+                    actual = file_sha256(path)
                 except OSError:
                     report.problems.append(f"{path}: missing or unreadable")
                     continue
