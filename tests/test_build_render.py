@@ -171,3 +171,20 @@ def test_custom_defect_types_become_folders(tmp_path: Path) -> None:
     assert validate(out).ok and verify(out).ok
     manifest = json.loads((folder / "manifest.json").read_text())
     assert set(manifest["defect_templates"]) == {"Scratches", "Bumps"}
+
+
+def test_build_after_another_scene_reset_blender(tmp_path: Path) -> None:
+    """The worker's cached scene is rebuilt when something else in the process reset Blender."""
+    from madgen.ldraw import Library, load_assembly
+    from madgen.profiles import load_profile
+    from madgen.render import RenderSession
+    from madgen.rig import DEFAULT_CAMERA_ANGLE_X
+
+    out = tmp_path / "again"
+    first = build(out, train_views="0", test_good=0, test_per_defect=0)
+    assert first.rendered == 1 and not first.failures
+    gorilla = load_assembly(REPO / "scenes" / "01Gorilla.ldr", library=Library(use_env=False))
+    RenderSession(gorilla, load_profile("ci"), DEFAULT_CAMERA_ANGLE_X).close()
+    (out / "06Bird" / "train" / "good" / "0.png").unlink()
+    second = build(out, train_views="0", test_good=0, test_per_defect=0)
+    assert second.rendered == 1 and not second.failures

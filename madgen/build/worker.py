@@ -95,7 +95,7 @@ class _SessionCache:
 
         key = json.dumps([category, settings.models[category], settings.profile, settings.rig, settings.threads,
                           list(settings.ldraw_dirs)], sort_keys=True)
-        if key == self.key:
+        if key == self.key and self.session.alive:
             return self.session, 0.0
         if self.session is not None:
             self.session.close()

@@ -145,11 +145,25 @@ class _MeshFactory:
         return mesh
 
 
+_generation = 0
+
+
+def scene_generation() -> int:
+    """How many times :func:`build_scene` has reset Blender in this process.
+
+    A reset removes every earlier scene, so anything built before it (a cached render session)
+    is stale once the generation moves on.
+    """
+    return _generation
+
+
 def build_scene(assembly: Assembly, normalisation: Normalisation, gap_ldu: float,
                 camera_angle_x: float) -> BlenderScene:
     """Reset Blender and build the model, its root and the camera in a fresh scene."""
+    global _generation
     compat.check_version()
     bpy.ops.wm.read_factory_settings(use_empty=True)
+    _generation += 1
     scene = bpy.context.scene
     scene.name = "madgen"
     collection = bpy.data.collections.new("model")

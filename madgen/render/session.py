@@ -34,7 +34,7 @@ from ..rig import CameraPose, Normalisation
 from . import compat
 from .lighting import add_studio
 from .materials import make_instance_id_material
-from .scene import BlenderScene, build_scene, model_points_m
+from .scene import BlenderScene, build_scene, model_points_m, scene_generation
 
 #: Blender's ``pass_index`` is a 16-bit signed value: 0 is the background, 1..32000 the part
 #: instances (index + 1), and from :data:`ADDED_MESH_BASE` the meshes a defect adds.
@@ -142,6 +142,7 @@ class RenderSession:
         self.id_scale = profile.mask_supersample
         self.id_scene = self._make_id_scene()
         self.build_seconds = time.perf_counter() - started
+        self.generation = scene_generation()
         self._folder = Path(tempfile.mkdtemp(prefix="madgen-render-"))
 
     def _make_id_scene(self) -> bpy.types.Scene:
@@ -163,6 +164,11 @@ class RenderSession:
         scene.view_layers[0].material_override = self.id_material
         compat.set_output_format(scene, "OPEN_EXR")
         return scene
+
+    @property
+    def alive(self) -> bool:
+        """False once a later scene build has reset Blender (this session's objects are gone)."""
+        return self.generation == scene_generation()
 
     def close(self) -> None:
         """Remove the temporary render folder."""
