@@ -3,11 +3,12 @@
 For a view: the defect-free ID pass tells which parts are visible (and is the reference for the
 Missing mask); the type's injector draws a plan for attempt 0, 1, ...; each plan is applied and
 judged on a cheap ID pass at image resolution: its mask must cover the template's
-``min_visible_px`` and, for kinds with ``wanted_contrast``, that share of the mask must change
-surface colour (a burr against its own part, or a removed part revealing one of its colour,
-barely shows). The first draw that passes both, or else the most contrasting of the first
-``CONTRAST_CANDIDATES`` visible draws, gets
-the supersampled ID pass its exact mask comes from, and the one full colour render. After
+``min_visible_px``. A visible draw is then scored: for kinds with ``wanted_fidelity``, by the IoU
+of its mask with what changed between two cheap probe renders (good and defective, same seed);
+for kinds with ``wanted_contrast``, by the share of the mask whose surface colour changes (a
+burr against its own part barely shows). The first draw that reaches the wanted score, or else
+the best of the first ``CONTRAST_CANDIDATES`` visible draws, gets the supersampled ID pass its
+exact mask comes from, and the one full colour render. After
 ``max_attempts`` without a visible draw the view fails with a clear message; no anomalous image
 is ever returned with an empty mask.
 """
@@ -20,8 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .categories import Scene
+from .dataset.images import composite_on_white
 from .defects import DefectPlan, DefectType, MaskLayers, PlanContext
 from .defects.coverage import coverage_mask
+from .defects.fidelity import mask_iou
 from .errors import MadgenError
 from .ldraw import Assembly
 from .render import RenderSession
@@ -29,7 +32,7 @@ from .render.defects import BlenderDefectScene
 from .render.session import IdLayers
 from .rig import CameraPose
 
-#: The most visible draws compared for contrast before the best of them is taken.
+#: The most visible draws scored before the best of them is taken.
 CONTRAST_CANDIDATES = 6
 #: A pixel's surface colour "changes" when a channel moves by more than this (sRGB, 0..1).
 CONTRAST_STEP = 0.12
@@ -46,7 +49,7 @@ class DefectImage:
     attempts: int
     rgb_seconds: float
     mask_seconds: float
-    contrast: float = 1.0
+    score: float = 1.0
 
 
 def visible_pixel_counts(instance_ids: np.ndarray) -> dict[int, int]:
@@ -113,9 +116,11 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
     context = PlanContext(session.assembly, pose, size, session.normalisation, visible_pixel_counts(good_ids),
                           eligible if kind == "missing" else None, prefer if kind == "missing" else [], good_ids)
     needed = defect.template.min_pixels(size, size)
-    wanted = float(getattr(defect.injector, "wanted_contrast", 0.0) or 0.0)
-    colours = instance_colours(session.assembly) if wanted > 0 else None
+    contrast_wanted = float(getattr(defect.injector, "wanted_contrast", 0.0) or 0.0)
+    colours = instance_colours(session.assembly) if contrast_wanted > 0 else None
     coverage = getattr(defect.injector, "mask_coverage", None) or session.profile.mask_coverage
+    fidelity_wanted = float(getattr(defect.injector, "wanted_fidelity", 0.0) or 0.0)
+    good_probe: np.ndarray | None = None
     candidates: list[tuple[float, int, DefectPlan]] = []
     largest = 0
     attempts = 0
@@ -123,23 +128,35 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
     for attempt in range(defect.template.max_attempts):
         attempts = attempt + 1
         plan = defect.injector.plan(defect.template, context, seed, attempt)
+        probe = None
         with BlenderDefectScene(session) as applied:
             defect.injector.apply(plan, applied)
             started = time.perf_counter()
             quick = session.render_id_layers(pose, scale=1)
             id_seconds += time.perf_counter() - started
-        footprint, mask = _mask(defect, plan, search_good, quick, 1.0)
+            footprint, mask = _mask(defect, plan, search_good, quick, 1.0)
+            visible = mask.sum() >= needed
+            if visible and fidelity_wanted > 0:
+                probe = composite_on_white(session.render_probe(pose, seed))
         largest = max(largest, int(mask.sum()))
-        if mask.sum() < needed:
+        if not visible:
             continue
-        layers = MaskLayers(search_good.instance_ids, quick.instance_ids, quick.added_labels, quick.stain_opacity)
-        contrast = (colour_contrast(footprint, colours, search_good.instance_ids, layers, plan.targets)
-                    if colours is not None else 1.0)
-        candidates.append((contrast, attempt, plan))
-        if contrast >= wanted or len(candidates) >= CONTRAST_CANDIDATES:
+        if probe is not None:
+            if good_probe is None:
+                good_probe = composite_on_white(session.render_probe(pose, seed))
+            score, wanted = mask_iou(good_probe, probe, mask, despeckle=True), fidelity_wanted
+        elif colours is not None:
+            wanted = contrast_wanted
+            layers = MaskLayers(search_good.instance_ids, quick.instance_ids, quick.added_labels,
+                                quick.stain_opacity)
+            score = colour_contrast(footprint, colours, search_good.instance_ids, layers, plan.targets)
+        else:
+            score, wanted = 1.0, 0.0
+        candidates.append((score, attempt, plan))
+        if score >= wanted or len(candidates) >= CONTRAST_CANDIDATES:
             break
-    # the most contrasting draw (the earliest among equals) whose exact mask is large enough
-    for contrast, _, plan in sorted(candidates, key=lambda c: (-c[0], c[1])):
+    # the best-scoring draw (the earliest among equals) whose exact mask is large enough
+    for score, _, plan in sorted(candidates, key=lambda c: (-c[0], c[1])):
         with BlenderDefectScene(session) as applied:
             defect.injector.apply(plan, applied)
             started = time.perf_counter()
@@ -149,7 +166,7 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
             if mask.sum() < needed:
                 continue
             view = session.render_many([pose], [seed], ids=False)[0]
-        return DefectImage(plan, view.rgba, mask, attempts, view.rgb_seconds, id_seconds, contrast)
+        return DefectImage(plan, view.rgba, mask, attempts, view.rgb_seconds, id_seconds, score)
     raise MadgenError(f"defect type {defect.name}: no draw of {defect.template.max_attempts} covered "
                       f"min_visible_px ({needed} px) at this pose (best {largest} px); raise max_attempts or "
                       f"lower min_visible_px in {defect.template.source}")

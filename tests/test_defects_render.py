@@ -118,15 +118,8 @@ def fidelity() -> dict[str, list[float]]:
     return scores
 
 
-@pytest.mark.parametrize("name", ["Burrs", "Stains"])
+@pytest.mark.parametrize("name", ["Burrs", "Missing", "Stains"])
 def test_mask_fidelity_meets_the_goal(fidelity, name) -> None:
     scores = fidelity[name]
     assert np.mean(scores) >= 0.8 and min(scores) >= 0.5, scores
-
-
-def test_missing_mask_fidelity(fidelity) -> None:
-    """At this small, undenoised profile Missing stays under the 0.8 goal (about 0.75): a removed
-    part also takes its shadow with it, which matters more at 160 px. At the standard profile it
-    meets the goal (bench/defects.py: 0.83 mean on Gorilla and Bird)."""
-    scores = fidelity["Missing"]
-    assert np.mean(scores) >= 0.7 and min(scores) >= 0.5, scores
+    print(name, np.round(scores, 3))

@@ -72,6 +72,11 @@ class DefectKind(ABC):
     #: against what is seen after, from the ID passes) for a draw to be taken outright; 0 turns
     #: the check off. A defect in the colour of what lies behind it hardly shows in the image.
     wanted_contrast: float = 0.0
+    #: The predicted mask fidelity for a draw to be taken outright; 0 turns the check off. It is
+    #: the IoU of the draw's mask with the pixels that changed between two cheap probe renders
+    #: (good and defective, same seed). It catches what the ID passes cannot see: a removed
+    #: part's shadow on its neighbours, and a defect in the colour of what lies behind it.
+    wanted_fidelity: float = 0.0
     #: The pixel coverage at which a pixel joins the mask (see :mod:`madgen.defects.coverage`);
     #: ``None`` takes the render profile's ``mask_coverage``. Geometry (burrs, missing parts)
     #: tints every pixel it partly covers; a soft texture edge such as a stain's does not.

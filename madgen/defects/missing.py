@@ -4,7 +4,9 @@ Mask: the pixels where the removed parts are visible in the defect-free render o
 i.e. where the missing part would have been seen. Parts come from the scene's eligible groups
 (``scenes/<NNName>.yaml``; ``auto`` = any part the view shows), preferring the scene's
 ``prefer_groups`` with probability ``prefer_weight``; further parts are the target's nearest
-visible neighbours.
+visible neighbours. Of a view's visible draws, the one whose change stays closest to its mask in a
+probe render is kept: removing a part also removes its shadow on the parts around it, which the
+mask rightly leaves out, so draws whose removal mostly shows as a shadow change are passed over.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class Missing(DefectKind):
     """Leave parts out."""
 
     kind = "missing"
-    wanted_contrast = 0.85
+    wanted_fidelity = 0.85
     schema = {
         "parts": Number(1, 8, integer=True, description="how many parts are removed"),
         "prefer_weight": Number(0, 1, description="probability of taking the first part from prefer_groups"),

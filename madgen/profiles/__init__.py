@@ -37,6 +37,7 @@ class RenderProfile:
     mask_supersample: int = 3
     mask_coverage: float = 0.1
     part_gap_ldu: float = 0.25
+    probe_samples: int = 2
 
     def validate(self, where: str) -> "RenderProfile":
         """Check ranges; raise :class:`MadgenError` naming ``where`` and the key."""
@@ -52,6 +53,7 @@ class RenderProfile:
             ("mask_supersample", self.mask_supersample in (1, 3, 5, 7), "1, 3, 5 or 7 (odd: sub-pixels centred)"),
             ("mask_coverage", 0.01 <= self.mask_coverage <= 1.0, "a number within 0.01..1"),
             ("part_gap_ldu", 0.0 <= self.part_gap_ldu <= 2.0, "a number within 0..2 (LDU)"),
+            ("probe_samples", 1 <= self.probe_samples <= 64, "an integer within 1..64"),
         ]
         for key, ok, allowed in checks:
             if not ok:

@@ -10,6 +10,8 @@ Each view is two Cycles renders of the same objects:
    instance it sees, so the mask of any subset of instances comes from this one pass.
 
 Both scenes keep Cycles' persistent data, so moving the camera does not rebuild the BVH.
+A third scene, made on first use, renders *probes*: the RGB scene's objects, lights and world at
+the profile's ``probe_samples``, undenoised, for judging a defect draw's look before the real render.
 Seeds are fixed per view, so the same inputs give the same pixels.
 """
 
@@ -141,6 +143,7 @@ class RenderSession:
         compat.set_output_format(self.rgb_scene, "PNG")
         self.id_scale = profile.mask_supersample
         self.id_scene = self._make_id_scene()
+        self._probe_scene: bpy.types.Scene | None = None
         self.build_seconds = time.perf_counter() - started
         self.generation = scene_generation()
         self._folder = Path(tempfile.mkdtemp(prefix="madgen-render-"))
@@ -164,6 +167,38 @@ class RenderSession:
         scene.view_layers[0].material_override = self.id_material
         compat.set_output_format(scene, "OPEN_EXR")
         return scene
+
+    def _make_probe_scene(self) -> bpy.types.Scene:
+        scene = bpy.data.scenes.new("madgen_probe")
+        scene.collection.children.link(self.built.collection)
+        for obj in self.rgb_scene.collection.objects:
+            scene.collection.objects.link(obj)
+        scene.camera = self.built.camera
+        scene.world = self.rgb_scene.world
+        _configure_common(scene, self.profile)
+        source, cycles = self.rgb_scene.cycles, scene.cycles
+        cycles.device = source.device
+        for name in ("max_bounces", "diffuse_bounces", "glossy_bounces", "transmission_bounces",
+                     "transparent_max_bounces", "filter_width"):
+            setattr(cycles, name, getattr(source, name))
+        cycles.samples = self.profile.probe_samples
+        cycles.use_denoising = False
+        compat.set_output_format(scene, "PNG")
+        return scene
+
+    def render_probe(self, pose: CameraPose, seed: int) -> np.ndarray:
+        """A cheap, noisy RGBA render of a view (``probe_samples``, no denoising) for judging a draw.
+
+        Two probes with the same seed differ only where the scene differs (their noise cancels
+        elsewhere), so comparing probes of a good and a defective scene shows what a defect changes.
+        """
+        if self._probe_scene is None:
+            self._probe_scene = self._make_probe_scene()
+        self._place(pose)
+        self._probe_scene.cycles.seed = seed % (2**31)
+        path, _ = self._render(self._probe_scene, "probe.png")
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGBA")).copy()
 
     @property
     def alive(self) -> bool:
