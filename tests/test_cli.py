@@ -70,9 +70,10 @@ def test_malformed_model_via_installed_console_script(write, tmp_path) -> None:
     assert result.stderr.strip() == f"madgen: error: {model}:2: line type 1 needs 14 fields, found 13"
 
 
-def test_stats_prints_shape_complexity_and_uses_images(capsys, tmp_path) -> None:
+def test_stats_prints_shape_complexity_and_uses_images(capsys, tmp_path, monkeypatch) -> None:
     import numpy as np
     from PIL import Image
+    monkeypatch.chdir(tmp_path)  # no ./MAD-Sim here, whatever the checkout has built
     code, out, _ = run(capsys, "stats")
     assert code == 0 and "100.0" in out and "0.0" in out and "needs renders" in out
     image = np.full((8, 8, 3), 255, np.uint8)
