@@ -368,17 +368,23 @@ def _threads() -> None:
 @click.option("--steps", default=FieldConfig.steps, show_default=True, help="Field training steps.")
 @click.option("--resolution", default=FieldConfig.resolution, show_default=True, help="Voxels per side.")
 @click.option("--train-size", default=FieldConfig.train_size, show_default=True, help="Training image size (px).")
+@click.option("--smoothness", default=FieldConfig.smoothness, show_default=True,
+              help="Weight of the field's colour smoothness (total-variation) prior; 0: off.")
 @click.option("--pose-steps", default=PoseConfig.steps, show_default=True, help="iNeRF steps per candidate.")
 @click.option("--candidates", default=PoseConfig.candidates, show_default=True, help="Retrieved poses refined.")
 @click.option("--backbone", default="lite0", show_default=True, type=click.Choice(list(BACKBONES)),
               help="Feature backbone (lite0: offline ImageNet weights; b4: needs --weights; none: RGB only).")
 @click.option("--weights", default=None, type=click.Path(dir_okay=False), help="Backbone weights file.")
 @click.option("--baseline/--no-baseline", default=True, show_default=True, help="Also score the PatchCore baseline.")
+@click.option("--map-stages", default=AdConfig.map_stages, show_default=True,
+              help="How many of the backbone's finest stages the anomaly map sums (the seed: all 5).")
+@click.option("--map-sigma", default=AdConfig.map_sigma, show_default=True,
+              help="Gaussian blur of the anomaly map in 224-px pixels (the seed: 4).")
 @click.option("--seed", default=0, show_default=True, help="Seed.")
 @click.option("--force", is_flag=True, help="Retrain even when the run already has a field.")
 def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: int, train_size: int,
-             pose_steps: int, candidates: int, backbone: str, weights: str | None, baseline: bool, seed: int,
-             force: bool) -> None:
+             smoothness: float, pose_steps: int, candidates: int, backbone: str, weights: str | None,
+             baseline: bool, map_stages: int, map_sigma: float, seed: int, force: bool) -> None:
     """Fit the radiance field to train/good with the poses in transforms.json."""
     _threads()
     from .ad.run import category_folder
@@ -387,8 +393,11 @@ def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: i
     root, name = category_folder(data, category)
     if steps < 1 or not 16 <= resolution <= 512 or not 16 <= train_size <= 1024 or candidates < 1 or pose_steps < 0:
         raise MadgenError("--steps, --candidates >= 1; --resolution 16..512; --train-size 16..1024; --pose-steps >= 0")
-    config = AdConfig(str(root), name, FieldConfig(resolution, train_size, steps, seed=seed),
-                      PoseConfig(candidates=candidates, steps=pose_steps, seed=seed), backbone, weights, baseline)
+    if smoothness < 0 or not 1 <= map_stages <= 8 or not 0.5 <= map_sigma <= 16:
+        raise MadgenError("--smoothness >= 0; --map-stages 1..8; --map-sigma 0.5..16")
+    config = AdConfig(str(root), name, FieldConfig(resolution, train_size, steps, seed=seed, smoothness=smoothness),
+                      PoseConfig(candidates=candidates, steps=pose_steps, seed=seed), backbone, weights, baseline,
+                      map_stages=map_stages, map_sigma=map_sigma)
     progress = ProgressLine("train", unit="steps")
     stats = ad_train_run(run_dir, config, lambda step, total, loss, seconds: progress(step, total, seconds), force)
     progress.finish()

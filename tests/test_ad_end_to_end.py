@@ -75,6 +75,11 @@ def test_cli_errors(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["ad", "train", "--data", str(dataset), "--category", "Bird", "--run", str(tmp_path / "r"),
                  "--backbone", "b4", "--weights", str(tmp_path / "missing.pth")]) == 2
     assert "needs ImageNet weights" in capsys.readouterr().err
+    for option, value in (("--map-stages", "0"), ("--map-sigma", "0"), ("--smoothness", "-1")):
+        assert main(["ad", "train", "--data", str(dataset), "--category", "Bird", "--run", str(tmp_path / "r"),
+                     option, value]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
     (tmp_path / "empty").mkdir()
     assert main(["ad", "score", "--run", str(tmp_path / "empty")]) == 2
     assert "run 'madgen ad train" in capsys.readouterr().err

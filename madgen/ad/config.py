@@ -17,13 +17,14 @@ class FieldConfig:
     """How the field is built and trained."""
 
     resolution: int = 96
-    train_size: int = 100
-    steps: int = 1500
+    train_size: int = 200
+    steps: int = 4000
     batch_rays: int = 4096
     lr: float = 0.8
     hull_tolerance: int = 2
     hull_dilation: int = 2
     seed: int = 0
+    smoothness: float = 1e-3
 
     def to_dict(self) -> dict[str, object]:
         """JSON-serialisable form."""
@@ -59,6 +60,8 @@ class AdConfig:
     weights: str | None = None
     baseline: bool = True
     bank_size: int = 4096
+    map_stages: int = 3
+    map_sigma: float = 2.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

@@ -118,11 +118,13 @@ def _stride(block: torch.nn.Module) -> tuple[int, ...]:
     return tuple(stride) if isinstance(stride, (tuple, list)) else (int(stride),)
 
 
-def feature_distance(extractor: FeatureExtractor, observed: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """Per-pixel squared feature distance (H, W), summed over channels and stages, at the input size."""
+def feature_distance(extractor: FeatureExtractor, observed: torch.Tensor, reference: torch.Tensor,
+                     stages: int | None = None) -> torch.Tensor:
+    """Per-pixel squared feature distance (H, W), summed over channels and the finest ``stages``
+    stages (all when ``None``), at the input size."""
     size = observed.shape[-2:]
     total = torch.zeros(size)
-    for a, b in zip(extractor(observed[None]), extractor(reference[None])):
+    for a, b in list(zip(extractor(observed[None]), extractor(reference[None])))[:stages]:
         difference = ((a - b) ** 2).sum(dim=1, keepdim=True)
         total += F.interpolate(difference, size=size, mode="bilinear", align_corners=False)[0, 0]
     return total

@@ -90,6 +90,30 @@ class VoxelField(torch.nn.Module):
         self.density = torch.nn.Parameter(torch.tensor(density)[None, None].contiguous())
         self.colour = torch.nn.Parameter(torch.zeros(1, 3, resolution, resolution, resolution))
 
+    def _neighbour_pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Flat grid indexes of every pair of face-adjacent occupied voxels (computed once)."""
+        if getattr(self, "_pairs", None) is None:
+            occupied = self.occupancy.permute(2, 1, 0).contiguous()  # the grids' (z, y, x) order
+            flat = torch.arange(occupied.numel()).reshape(occupied.shape)
+            first, second = [], []
+            for axis in range(3):
+                length = occupied.shape[axis] - 1
+                both = occupied.narrow(axis, 0, length) & occupied.narrow(axis, 1, length)
+                first.append(flat.narrow(axis, 0, length)[both])
+                second.append(flat.narrow(axis, 1, length)[both])
+            self._pairs = (torch.cat(first), torch.cat(second))
+        return self._pairs
+
+    def smoothness_loss(self) -> torch.Tensor:
+        """Mean squared difference of the colour (pre-sigmoid) of face-adjacent occupied voxels.
+
+        A total-variation prior: a voxel that few training rays pin down takes its neighbours'
+        colour instead of the noise of those rays, so reference renders are not grainy.
+        """
+        first, second = self._neighbour_pairs()
+        colour = self.colour.reshape(3, -1)
+        return ((colour[:, first] - colour[:, second]) ** 2).mean()
+
     @property
     def resolution(self) -> int:
         """Voxels per side."""

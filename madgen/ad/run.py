@@ -164,8 +164,9 @@ def score(run: Path, progress: Progress | None = None) -> dict[str, Any]:
             estimate = estimate_pose(field_, small, train_thumbs, views.poses, views.camera_angle_x, config.pose)
             observed = load_rgb(item.image, MAP_SIZE)
             reference = render_image(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
+            values = anomaly_map(extractor, observed, reference, config.map_stages, config.map_sigma)
             arrays: dict[str, Any] = {
-                "key": np.array(key), "map": anomaly_map(extractor, observed, reference).astype(np.float32),
+                "key": np.array(key), "map": values.astype(np.float32),
                 "pose": estimate.pose, "pose_loss": np.array(estimate.loss),
                 "start_index": np.array(estimate.start_index), "reference": (reference * 255).astype(np.uint8),
             }

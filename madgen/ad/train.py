@@ -67,12 +67,13 @@ def fit_field(views: TrainingViews, config: FieldConfig,
         batch = useful[torch.randint(0, len(useful), (config.batch_rays,), generator=generator)]
         ray_index, t = packed.gather(batch)
         rgb, _ = field.composite(origins[batch], directions[batch], ray_index, t)
-        loss = torch.mean((rgb - colours[batch]) ** 2)
+        photometric = torch.mean((rgb - colours[batch]) ** 2)
+        loss = photometric + config.smoothness * field.smoothness_loss() if config.smoothness > 0 else photometric
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         schedule.step()
-        loss_value = float(loss.detach())
+        loss_value = float(photometric.detach())
         if progress is not None and (step % 50 == 0 or step == config.steps - 1):
             progress(step + 1, config.steps, loss_value, time.perf_counter() - started)
     psnr = -10 * np.log10(max(loss_value, 1e-10))
