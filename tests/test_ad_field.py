@@ -51,7 +51,10 @@ def trained():
     poses = np.array([p.camera_to_world for p in training_poses(rig)])
     views = TrainingViews(np.stack([cast(p) for p in poses]), poses.astype(np.float32), ANGLE, [])
     torch.manual_seed(0)
-    field, stats = fit_field(views, FieldConfig(resolution=48, train_size=SIZE, steps=250, batch_rays=2048))
+    # no smoothness prior: the boxes are flat, noise-free colours (the prior is for noisy renders;
+    # it is tested below), and at 48^3 it would round their edges by a voxel
+    field, stats = fit_field(views, FieldConfig(resolution=48, train_size=SIZE, steps=250, batch_rays=2048,
+                                                smoothness=0.0))
     return views, field, stats
 
 
@@ -109,9 +112,9 @@ def test_smoothness_prior_penalises_neighbouring_occupied_voxels_only() -> None:
 
 
 def test_smoothness_makes_a_noisy_fit_smoother(trained) -> None:
-    views, field, _ = trained
+    views, noisy, _ = trained  # no prior
+    assert FieldConfig().smoothness > 0
     torch.manual_seed(0)
-    smooth, stats = fit_field(views, FieldConfig(resolution=48, train_size=SIZE, steps=250, batch_rays=2048,
-                                                 smoothness=1e-3))
+    smooth, stats = fit_field(views, FieldConfig(resolution=48, train_size=SIZE, steps=250, batch_rays=2048))
     assert stats["train_psnr"] > 20
-    assert float(smooth.smoothness_loss().detach()) < 0.5 * float(field.smoothness_loss().detach())
+    assert float(smooth.smoothness_loss().detach()) < 0.5 * float(noisy.smoothness_loss().detach())
