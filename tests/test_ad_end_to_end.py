@@ -53,6 +53,16 @@ def test_train_score_eval(dataset: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert main(["ad", "eval", "--run", str(run)]) == 0
     assert "OmniposeAD" in capsys.readouterr().out
 
+    # resumption goes by content: a test image that changed is scored again, alone
+    changed = dataset / "06Bird" / "test" / "good" / "0.png"
+    original = changed.read_bytes()
+    try:
+        shutil.copy(dataset / "06Bird" / "test" / "good" / "1.png", changed)
+        assert score(run)["scored"] == 1
+    finally:
+        changed.write_bytes(original)
+    assert score(run)["scored"] == 1
+
     # the same scoring on a copy without madgen's manifest gives the same maps
     bare = tmp_path / "bare"
     shutil.copytree(dataset / "06Bird", bare / "06Bird")
@@ -67,6 +77,16 @@ def test_train_score_eval(dataset: Path, tmp_path: Path, capsys: pytest.CaptureF
         with np.load(path) as a, np.load(twin) as b:
             assert np.array_equal(a["map"], b["map"]) and np.array_equal(a["pose"], b["pose"])
     assert evaluate(other)["pose_error"] is None
+
+    # a training image that changed means a new field (the same settings are not enough)
+    trained_on = dataset / "06Bird" / "train" / "good" / "0.png"
+    original = trained_on.read_bytes()
+    try:
+        shutil.copy(dataset / "06Bird" / "train" / "good" / "3.png", trained_on)
+        again = train(run, config)
+        assert not again.get("skipped") and again["data_sha256"] != stats["data_sha256"]
+    finally:
+        trained_on.write_bytes(original)
 
 
 def test_cli_errors(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

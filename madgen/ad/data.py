@@ -8,6 +8,7 @@ it records are never an input to scoring.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..dataset.digest import file_sha256
 from ..errors import MadgenError
 
 
@@ -67,12 +69,14 @@ def load_mask(path: Path | None, shape: tuple[int, int]) -> np.ndarray:
 
 @dataclass
 class TrainingViews:
-    """The posed training views: images (N, H, W, 3), camera-to-world (N, 4, 4), field of view."""
+    """The posed training views: images (N, H, W, 3), camera-to-world (N, 4, 4), field of view,
+    and ``digest``, the sha256 of ``transforms.json`` and every training image file."""
 
     images: np.ndarray
     poses: np.ndarray
     camera_angle_x: float
     files: list[str]
+    digest: str = ""
 
 
 def load_training(category: Path, size: int) -> TrainingViews:
@@ -89,6 +93,7 @@ def load_training(category: Path, size: int) -> TrainingViews:
     if not frames:
         raise MadgenError(f"{path}: no frames")
     images, poses, files = [], [], []
+    digest = hashlib.sha256(path.read_bytes())
     for number, frame in enumerate(frames):
         try:
             file_path = str(frame["file_path"])
@@ -101,9 +106,10 @@ def load_training(category: Path, size: int) -> TrainingViews:
         if matrix.shape != (4, 4):
             raise MadgenError(f"{path}: frames[{number}]: transform_matrix is not 4x4")
         images.append(load_rgb(image_path, size))
+        digest.update(file_sha256(image_path).encode())
         poses.append(matrix)
         files.append(file_path)
-    return TrainingViews(np.stack(images), np.stack(poses).astype(np.float32), angle, files)
+    return TrainingViews(np.stack(images), np.stack(poses).astype(np.float32), angle, files, digest.hexdigest())
 
 
 def test_items(category: Path) -> list[TestItem]:

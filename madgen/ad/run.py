@@ -2,9 +2,11 @@
 
 RUN/
   config.json             data folder, category, field/pose/backbone settings (written by train)
-  field.pt, train.json    the trained field and its training statistics
+  field.pt, train.json    the trained field and its training statistics (kept while the field
+                          settings and the training files' content are unchanged)
   scores/<split>/<i>.npz  per test image: raw anomaly map (224 x 224), the baseline's map, the
-                          estimated pose and its photometric loss (skipped when present)
+                          estimated pose and its photometric loss (kept while the settings, the
+                          field file and the image's content are unchanged)
   heatmaps/<split>/<i>.png  the map, min-max normalised over the category's test set
   metrics.json, metrics.csv, metrics.md   (eval)
 
@@ -28,6 +30,7 @@ import torch
 
 from ..categories import resolve_category
 from ..dataset.atomic import write_bytes_atomic, write_json_atomic
+from ..dataset.digest import file_sha256
 from ..dataset.images import png_bytes
 from ..errors import MadgenError
 from .anomaly import MAP_SIZE, anomaly_map, heat_map_rgb
@@ -92,20 +95,23 @@ def load_field(path: Path) -> VoxelField:
 
 def train(run: Path, config: AdConfig, progress: Callable[[int, int, float, float], None] | None = None,
           force: bool = False) -> dict[str, Any]:
-    """Fit the field (skipped when RUN already holds one trained with the same settings)."""
+    """Fit the field (skipped when RUN already holds one trained with the same settings on the same
+    training files: ``transforms.json`` and the images, by content)."""
     run = Path(run)
     stats_path = run / "train.json"
+    views = load_training(config.folder, config.field.train_size)
     if not force and stats_path.is_file() and (run / "field.pt").is_file():
         previous = json.loads(stats_path.read_text(encoding="utf-8"))
-        if previous.get("field") == config.field.to_dict() and previous.get("category") == config.category:
+        if (previous.get("field") == config.field.to_dict() and previous.get("category") == config.category
+                and previous.get("data_sha256") == views.digest):
             write_json_atomic(run / "config.json", config.to_dict())
             return previous | {"skipped": True}
     FeatureExtractor(config.backbone, config.weights)  # fail on missing weights before training
-    views = load_training(config.folder, config.field.train_size)
     field_, stats = fit_field(views, config.field, progress)
     run.mkdir(parents=True, exist_ok=True)
     _save_field(run / "field.pt", field_)
-    stats = {"category": config.category, "field": config.field.to_dict(), "views": len(views.images), **stats}
+    stats = {"category": config.category, "field": config.field.to_dict(), "data_sha256": views.digest,
+             "views": len(views.images), **stats}
     write_json_atomic(stats_path, stats)
     write_json_atomic(run / "config.json", config.to_dict())
     return stats
@@ -132,18 +138,20 @@ def _score_path(run: Path, item: TestItem) -> Path:
 
 
 def score(run: Path, progress: Progress | None = None) -> dict[str, Any]:
-    """Score every test image not yet scored with the run's settings; then write heat maps."""
+    """Score every test image not yet scored with the run's settings, field and that image's
+    content (a test image or field that changed is scored again); then write heat maps."""
     run = Path(run)
     config = _read_config(run)
     field_ = load_field(run / "field.pt")
     items = test_items(config.folder)
-    key = config.scoring_key()
+    setting = f"{config.scoring_key()}:{file_sha256(run / 'field.pt')[:16]}"
+    keys = {item.key: f"{setting}:{file_sha256(item.image)[:16]}" for item in items}
     todo = []
     for item in items:
         path = _score_path(run, item)
         try:
             with np.load(path) as saved:
-                if str(saved["key"]) == key:
+                if str(saved["key"]) == keys[item.key]:
                     continue
         except (OSError, KeyError, ValueError):
             pass
@@ -166,7 +174,7 @@ def score(run: Path, progress: Progress | None = None) -> dict[str, Any]:
             reference = render_image(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
             values = anomaly_map(extractor, observed, reference, config.map_stages, config.map_sigma)
             arrays: dict[str, Any] = {
-                "key": np.array(key), "map": values.astype(np.float32),
+                "key": np.array(keys[item.key]), "map": values.astype(np.float32),
                 "pose": estimate.pose, "pose_loss": np.array(estimate.loss),
                 "start_index": np.array(estimate.start_index), "reference": (reference * 255).astype(np.uint8),
             }
