@@ -116,10 +116,12 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
     context = PlanContext(session.assembly, pose, size, session.normalisation, visible_pixel_counts(good_ids),
                           eligible if kind == "missing" else None, prefer if kind == "missing" else [], good_ids)
     needed = defect.template.min_pixels(size, size)
-    contrast_wanted = float(getattr(defect.injector, "wanted_contrast", 0.0) or 0.0)
-    colours = instance_colours(session.assembly) if contrast_wanted > 0 else None
     coverage = getattr(defect.injector, "mask_coverage", None) or session.profile.mask_coverage
+    # a draw's score: its probe fidelity, else its colour contrast, else 1 (any visible draw will do)
     fidelity_wanted = float(getattr(defect.injector, "wanted_fidelity", 0.0) or 0.0)
+    contrast_wanted = float(getattr(defect.injector, "wanted_contrast", 0.0) or 0.0)
+    wanted = fidelity_wanted or contrast_wanted
+    colours = instance_colours(session.assembly) if not fidelity_wanted and contrast_wanted > 0 else None
     good_probe: np.ndarray | None = None
     candidates: list[tuple[float, int, DefectPlan]] = []
     largest = 0
@@ -144,14 +146,13 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
         if probe is not None:
             if good_probe is None:
                 good_probe = composite_on_white(session.render_probe(pose, seed))
-            score, wanted = mask_iou(good_probe, probe, mask, despeckle=True), fidelity_wanted
+            score = mask_iou(good_probe, probe, mask, despeckle=True)
         elif colours is not None:
-            wanted = contrast_wanted
             layers = MaskLayers(search_good.instance_ids, quick.instance_ids, quick.added_labels,
                                 quick.stain_opacity)
             score = colour_contrast(footprint, colours, search_good.instance_ids, layers, plan.targets)
         else:
-            score, wanted = 1.0, 0.0
+            score = 1.0
         candidates.append((score, attempt, plan))
         if score >= wanted or len(candidates) >= CONTRAST_CANDIDATES:
             break
