@@ -95,22 +95,25 @@ class FeatureExtractor:
             raise MadgenError(f"{path}: not {self.name} weights (missing {len(missing)} and unexpected "
                               f"{len(unexpected)} tensors)")
 
-    def __call__(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """Stage outputs, finest first (an empty list for ``none``)."""
-        if self.model is None:
+    def __call__(self, images: torch.Tensor, stages: int | None = None) -> list[torch.Tensor]:
+        """Stage outputs, finest first (an empty list for ``none``); with ``stages``, only that
+        many, and the deeper blocks are not run."""
+        if self.model is None or stages == 0:
             return []
         model = self.model
         x = (images - IMAGENET_MEAN) / IMAGENET_STD
         with torch.no_grad():
             x = model._swish(model._bn0(model._conv_stem(x)))
-            stages = []
+            outputs = []
             blocks = list(model._blocks)
             for number, block in enumerate(blocks):
                 x = block(x)
                 following = blocks[number + 1] if number + 1 < len(blocks) else None
                 if following is None or max(_stride(following)) > 1:
-                    stages.append(x)
-        return stages
+                    outputs.append(x)
+                    if len(outputs) == stages:
+                        break
+        return outputs
 
 
 def _stride(block: torch.nn.Module) -> tuple[int, ...]:
@@ -124,7 +127,7 @@ def feature_distance(extractor: FeatureExtractor, observed: torch.Tensor, refere
     stages (all when ``None``), at the input size."""
     size = observed.shape[-2:]
     total = torch.zeros(size)
-    for a, b in list(zip(extractor(observed[None]), extractor(reference[None])))[:stages]:
+    for a, b in zip(extractor(observed[None], stages), extractor(reference[None], stages)):
         difference = ((a - b) ** 2).sum(dim=1, keepdim=True)
         total += F.interpolate(difference, size=size, mode="bilinear", align_corners=False)[0, 0]
     return total
