@@ -112,6 +112,12 @@ def _configure_common(scene: bpy.types.Scene, profile: RenderProfile) -> None:
     scene.cycles.use_adaptive_sampling = False
 
 
+def _read_rgba(path: Path) -> np.ndarray:
+    """A rendered PNG as an RGBA uint8 array (read fully, so the file may be overwritten)."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGBA")).copy()
+
+
 class RenderSession:
     """Holds one category's Blender scene and renders views of it."""
 
@@ -148,13 +154,20 @@ class RenderSession:
         self.generation = scene_generation()
         self._folder = Path(tempfile.mkdtemp(prefix="madgen-render-"))
 
-    def _make_id_scene(self) -> bpy.types.Scene:
-        scene = bpy.data.scenes.new("madgen_ids")
+    def _linked_scene(self, name: str, objects: Sequence[bpy.types.Object]) -> bpy.types.Scene:
+        """A new scene rendering the model collection and ``objects`` (the camera among them) with
+        the common settings and the RGB scene's device."""
+        scene = bpy.data.scenes.new(name)
         scene.collection.children.link(self.built.collection)
-        scene.collection.objects.link(self.built.camera)
+        for obj in objects:
+            scene.collection.objects.link(obj)
         scene.camera = self.built.camera
         _configure_common(scene, self.profile)
         scene.cycles.device = self.rgb_scene.cycles.device
+        return scene
+
+    def _make_id_scene(self) -> bpy.types.Scene:
+        scene = self._linked_scene("madgen_ids", [self.built.camera])
         scene.cycles.samples = 1
         scene.cycles.max_bounces = 0
         for name in ("diffuse_bounces", "glossy_bounces", "transmission_bounces", "volume_bounces",
@@ -169,15 +182,9 @@ class RenderSession:
         return scene
 
     def _make_probe_scene(self) -> bpy.types.Scene:
-        scene = bpy.data.scenes.new("madgen_probe")
-        scene.collection.children.link(self.built.collection)
-        for obj in self.rgb_scene.collection.objects:
-            scene.collection.objects.link(obj)
-        scene.camera = self.built.camera
+        scene = self._linked_scene("madgen_probe", list(self.rgb_scene.collection.objects))  # camera, lights
         scene.world = self.rgb_scene.world
-        _configure_common(scene, self.profile)
         source, cycles = self.rgb_scene.cycles, scene.cycles
-        cycles.device = source.device
         for name in ("max_bounces", "diffuse_bounces", "glossy_bounces", "transmission_bounces",
                      "transparent_max_bounces", "filter_width"):
             setattr(cycles, name, getattr(source, name))
@@ -197,8 +204,7 @@ class RenderSession:
         self._place(pose)
         self._probe_scene.cycles.seed = seed % (2**31)
         path, _ = self._render(self._probe_scene, "probe.png")
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGBA")).copy()
+        return _read_rgba(path)
 
     @property
     def alive(self) -> bool:
@@ -242,8 +248,7 @@ class RenderSession:
             self._place(pose)
             self.rgb_scene.cycles.seed = seed % (2**31)
             path, seconds = self._render(self.rgb_scene, "rgb.png")
-            with Image.open(path) as image:
-                colour.append((np.asarray(image.convert("RGBA")).copy(), seconds))
+            colour.append((_read_rgba(path), seconds))
         if not ids:
             return [RenderedView(rgba, None, None, None, seconds, 0.0) for rgba, seconds in colour]
         id_renders = []
