@@ -380,11 +380,17 @@ def _threads() -> None:
               help="How many of the backbone's finest stages the anomaly map sums (the seed: all 5).")
 @click.option("--map-sigma", default=AdConfig.map_sigma, show_default=True,
               help="Gaussian blur of the anomaly map in 224-px pixels (the seed: 4).")
+@click.option("--map-views", default=AdConfig.map_views, show_default=True,
+              help="Training views nearest the estimated pose used as references beside the field's render "
+                   "(the seed: 0).")
+@click.option("--map-radius", default=AdConfig.map_radius, show_default=True,
+              help="Each stage's distance is the smallest within this many of its cells (the seed: 0).")
 @click.option("--seed", default=0, show_default=True, help="Seed.")
 @click.option("--force", is_flag=True, help="Retrain even when the run already has a field.")
 def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: int, train_size: int,
              smoothness: float, pose_steps: int, candidates: int, backbone: str, weights: str | None,
-             baseline: bool, map_stages: int, map_sigma: float, seed: int, force: bool) -> None:
+             baseline: bool, map_stages: int, map_sigma: float, map_views: int, map_radius: int, seed: int,
+             force: bool) -> None:
     """Fit the radiance field to train/good with the poses in transforms.json."""
     _threads()
     from .ad.run import category_folder
@@ -395,9 +401,11 @@ def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: i
         raise MadgenError("--steps, --candidates >= 1; --resolution 16..512; --train-size 16..1024; --pose-steps >= 0")
     if smoothness < 0 or not 1 <= map_stages <= 8 or not 0.5 <= map_sigma <= 16:
         raise MadgenError("--smoothness >= 0; --map-stages 1..8; --map-sigma 0.5..16")
+    if not 0 <= map_views <= 16 or not 0 <= map_radius <= 4:
+        raise MadgenError("--map-views 0..16; --map-radius 0..4")
     config = AdConfig(str(root), name, FieldConfig(resolution, train_size, steps, seed=seed, smoothness=smoothness),
                       PoseConfig(candidates=candidates, steps=pose_steps, seed=seed), backbone, weights, baseline,
-                      map_stages=map_stages, map_sigma=map_sigma)
+                      map_stages=map_stages, map_sigma=map_sigma, map_views=map_views, map_radius=map_radius)
     progress = ProgressLine("train", unit="steps")
     stats = ad_train_run(run_dir, config, lambda step, total, loss, seconds: progress(step, total, seconds), force)
     progress.finish()

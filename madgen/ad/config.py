@@ -62,6 +62,8 @@ class AdConfig:
     bank_size: int = 4096
     map_stages: int = 3
     map_sigma: float = 2.0
+    map_views: int = 2
+    map_radius: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

@@ -121,13 +121,27 @@ def _stride(block: torch.nn.Module) -> tuple[int, ...]:
     return tuple(stride) if isinstance(stride, (tuple, list)) else (int(stride),)
 
 
-def feature_distance(extractor: FeatureExtractor, observed: torch.Tensor, reference: torch.Tensor,
-                     stages: int | None = None) -> torch.Tensor:
-    """Per-pixel squared feature distance (H, W), summed over channels and the finest ``stages``
-    stages (all when ``None``), at the input size."""
-    size = observed.shape[-2:]
+def aligned_distance(observed: torch.Tensor, reference: torch.Tensor, radius: int = 0) -> torch.Tensor:
+    """Per-position squared distance (N, 1, H, W) between feature maps (N, C, H, W): for each
+    position of ``observed``, the smallest over the reference's positions within ``radius`` cells
+    (a (2r+1)^2 window, edges replicated), so a reference that is off by a cell or two is not an anomaly."""
+    if radius == 0:
+        return ((observed - reference) ** 2).sum(dim=1, keepdim=True)
+    n, channels, height, width = reference.shape
+    window = 2 * radius + 1
+    padded = F.pad(reference, (radius, radius, radius, radius), mode="replicate")
+    shifted = F.unfold(padded, window).reshape(n, channels, window * window, height, width)
+    return ((observed[:, :, None] - shifted) ** 2).sum(dim=1).amin(dim=1, keepdim=True)
+
+
+def feature_distance(extractor: FeatureExtractor, observed: list[torch.Tensor], reference: torch.Tensor,
+                     stages: int | None = None, radius: int = 0) -> torch.Tensor:
+    """Per-pixel squared feature distance (H, W) of an image's stage features ``observed`` (from
+    ``extractor(image[None], stages)``) to a reference image (3, H, W), summed over channels and
+    stages, each stage aligned within ``radius`` of its own cells, at the reference's size."""
+    size = reference.shape[-2:]
     total = torch.zeros(size)
-    for a, b in zip(extractor(observed[None], stages), extractor(reference[None], stages)):
-        difference = ((a - b) ** 2).sum(dim=1, keepdim=True)
+    for a, b in zip(observed, extractor(reference[None], stages)):
+        difference = aligned_distance(a, b, radius)
         total += F.interpolate(difference, size=size, mode="bilinear", align_corners=False)[0, 0]
     return total

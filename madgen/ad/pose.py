@@ -99,3 +99,11 @@ def rotation_error_deg(a: np.ndarray, b: np.ndarray) -> float:
 def translation_error(a: np.ndarray, b: np.ndarray) -> float:
     """The distance between two camera centres (world units)."""
     return float(np.linalg.norm(a[:3, 3] - b[:3, 3]))
+
+
+def nearest_views(pose: np.ndarray, poses: np.ndarray, count: int) -> np.ndarray:
+    """Indexes of the ``count`` camera-to-world ``poses`` (N, 4, 4) whose rotation is closest to
+    ``pose``'s (ties by index)."""
+    relative = np.einsum("ji,njk->nik", pose[:3, :3], poses[:, :3, :3])
+    cosine = np.clip((np.trace(relative, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0)
+    return np.argsort(-cosine, kind="stable")[:count]

@@ -5,7 +5,8 @@ RUN/
   field.pt, train.json    the trained field and its training statistics (kept while the field
                           settings and the training files' content are unchanged)
   scores/<split>/<i>.npz  per test image: raw anomaly map (224 x 224), the baseline's map, the
-                          estimated pose and its photometric loss (kept while the settings, the
+                          estimated pose and its photometric loss, the reference render and the
+                          training views also used as references (kept while the settings, the
                           field file and the image's content are unchanged)
   heatmaps/<split>/<i>.png  the map, min-max normalised over the category's test set
   metrics.json, metrics.csv, metrics.md   (eval)
@@ -40,7 +41,7 @@ from .features import FeatureExtractor
 from .field import VoxelField
 from .metrics import PixelMetrics, auroc
 from .patchcore import PatchCore
-from .pose import estimate_pose, rotation_error_deg, thumbnails, translation_error
+from .pose import estimate_pose, nearest_views, rotation_error_deg, thumbnails, translation_error
 from .rays import pixel_directions, world_rays
 from .train import fit_field
 
@@ -163,8 +164,8 @@ def score(run: Path, progress: Progress | None = None) -> dict[str, Any]:
         views = load_training(config.folder, config.pose.size)
         train_thumbs = thumbnails(views.images, config.pose.thumbnail)
         baseline = None
+        train_224 = load_training(config.folder, MAP_SIZE).images if config.map_views or config.baseline else None
         if config.baseline and extractor.model is not None:
-            train_224 = load_training(config.folder, MAP_SIZE).images
             baseline = PatchCore(extractor, train_224, config.bank_size, seed=config.field.seed)
         for number, item in enumerate(todo):
             began = time.perf_counter()
@@ -172,11 +173,15 @@ def score(run: Path, progress: Progress | None = None) -> dict[str, Any]:
             estimate = estimate_pose(field_, small, train_thumbs, views.poses, views.camera_angle_x, config.pose)
             observed = load_rgb(item.image, MAP_SIZE)
             reference = render_image(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
-            values = anomaly_map(extractor, observed, reference, config.map_stages, config.map_sigma)
+            neighbours = nearest_views(estimate.pose, views.poses, config.map_views)
+            references = [reference] + ([train_224[i] for i in neighbours] if train_224 is not None else [])
+            values = anomaly_map(extractor, observed, references, config.map_stages, config.map_sigma,
+                                 config.map_radius)
             arrays: dict[str, Any] = {
                 "key": np.array(keys[item.key]), "map": values.astype(np.float32),
                 "pose": estimate.pose, "pose_loss": np.array(estimate.loss),
                 "start_index": np.array(estimate.start_index), "reference": (reference * 255).astype(np.uint8),
+                "reference_views": neighbours.astype(np.int64),
             }
             if baseline is not None:
                 arrays["baseline"] = baseline.anomaly_map(observed).astype(np.float32)
