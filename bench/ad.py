@@ -7,7 +7,7 @@ and the median pose error. Targets: training at most 15 min per category and sco
 10 s per image on 2 CPU cores; OmniposeAD mean image AUROC >= 0.90 and pixel AUROC >= 0.97
 on standard-profile builds, above the pose-unaware baseline.
 
-    python bench/ad.py --data MAD-Sim --categories Gorilla,Bird,Owl [--runs runs] [--backbone lite0]
+    python bench/ad.py --data MAD-Sim --categories Gorilla,Bird,Owl [--runs runs] [--backbone lite0] [--device auto]
 """
 
 from __future__ import annotations
@@ -29,16 +29,18 @@ def main() -> None:
     parser.add_argument("--categories", default="Gorilla")
     parser.add_argument("--runs", type=Path, default=Path("runs"))
     parser.add_argument("--backbone", default="lite0")
+    parser.add_argument("--device", default="auto", help="auto (a CUDA GPU when there is one), cpu, cuda, cuda:N")
     args = parser.parse_args()
     torch.set_num_threads(cpu_count())
-    rows, means = [], {}
+    rows, means, devices = [], {}, set()
     for category in args.categories.split(","):
         root, name = category_folder(args.data, category)
         run = args.runs / name
-        stats = train(run, AdConfig(str(root), name, backbone=args.backbone))
-        score(run)
+        stats = train(run, AdConfig(str(root), name, backbone=args.backbone), device=args.device)
+        score(run, device=args.device)
         document = evaluate(run)
         pose = document["pose_error"] or {}
+        devices.add(f"train {document['train_device'] or 'unrecorded'}, score {', '.join(document['score_devices'])}")
         for method, values in document["methods"].items():
             rows.append((name, method, values, stats["seconds"], document["score_seconds_per_image"],
                          pose.get("median_rotation_deg")))
@@ -54,6 +56,7 @@ def main() -> None:
         mean = {k: sum(v[k] for v in values) / len(values) for k in values[0]}
         print(f"| mean ({len(values)}) | {method} | {mean['image_auroc']:.3f} | {mean['pixel_auroc']:.3f} | "
               f"{mean['segmentation_pixel_auroc']:.3f} | {mean['aupro']:.3f} | | | |")
+    print(f"\ndevices: {'; '.join(sorted(devices))}")
 
 
 if __name__ == "__main__":

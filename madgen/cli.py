@@ -352,6 +352,9 @@ def ad() -> None:
     """OmniposeAD: train a radiance field, score test images pose-agnostically, evaluate."""
 
 
+DEVICE_HELP = "Torch device: auto (a CUDA GPU when there is one), cpu, cuda or cuda:N."
+
+
 def _threads() -> None:
     import torch
 
@@ -387,10 +390,11 @@ def _threads() -> None:
               help="Each stage's distance is the smallest within this many of its cells (the seed: 0).")
 @click.option("--seed", default=0, show_default=True, help="Seed.")
 @click.option("--force", is_flag=True, help="Retrain even when the run already has a field.")
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: int, train_size: int,
              smoothness: float, pose_steps: int, candidates: int, backbone: str, weights: str | None,
              baseline: bool, map_stages: int, map_sigma: float, map_views: int, map_radius: int, seed: int,
-             force: bool) -> None:
+             force: bool, device: str) -> None:
     """Fit the radiance field to train/good with the poses in transforms.json."""
     _threads()
     from .ad.run import category_folder
@@ -407,7 +411,8 @@ def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: i
                       PoseConfig(candidates=candidates, steps=pose_steps, seed=seed), backbone, weights, baseline,
                       map_stages=map_stages, map_sigma=map_sigma, map_views=map_views, map_radius=map_radius)
     progress = ProgressLine("train", unit="steps")
-    stats = ad_train_run(run_dir, config, lambda step, total, loss, seconds: progress(step, total, seconds), force)
+    stats = ad_train_run(run_dir, config, lambda step, total, loss, seconds: progress(step, total, seconds), force,
+                         device)
     progress.finish()
     verb = "kept the trained field" if stats.get("skipped") else "trained"
     click.echo(f"{verb}: {name}, {stats['views']} views, {stats['occupied_voxels']:,} hull voxels, train PSNR "
@@ -416,13 +421,14 @@ def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: i
 
 @ad.command("score")
 @click.option("--run", "run_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-def ad_score(run_dir: Path) -> None:
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+def ad_score(run_dir: Path, device: str) -> None:
     """Estimate every test image's pose, render the reference, write anomaly maps (resumable)."""
     _threads()
     from .ad.run import score as ad_score_run
 
     progress = ProgressLine("score")
-    result = ad_score_run(run_dir, progress)
+    result = ad_score_run(run_dir, progress, device)
     progress.finish()
     per_image = result["seconds_per_image"]
     click.echo(f"scored {result['scored']} image(s), {result['skipped']} already scored"

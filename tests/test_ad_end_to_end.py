@@ -14,6 +14,7 @@ pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
 from madgen.ad.config import AdConfig, FieldConfig, PoseConfig  # noqa: E402
+from madgen.ad.device import describe, resolve_device  # noqa: E402
 from madgen.ad.run import evaluate, score, train  # noqa: E402
 from madgen.build.config import resolve_config  # noqa: E402
 from madgen.build.run import build_dataset  # noqa: E402
@@ -48,6 +49,8 @@ def test_train_score_eval(dataset: Path, tmp_path: Path, capsys: pytest.CaptureF
         assert set(values) == {"image_auroc", "pixel_auroc", "segmentation_pixel_auroc", "aupro"}
         assert all(0.0 <= v <= 1.0 for v in values.values())
     assert document["backbone"]["name"] == "lite0" and len(document["backbone"]["weights_sha256"]) == 64
+    assert document["train_device"] == describe(resolve_device("auto")) and document["score_devices"] == [
+        document["train_device"]]
     assert document["pose_error"]["median_rotation_deg"] >= 0  # the manifest is read after scoring, only here
     assert (run / "metrics.csv").read_text().count("06Bird") == 2
     assert main(["ad", "eval", "--run", str(run)]) == 0

@@ -49,17 +49,17 @@ def anomaly_map(extractor: FeatureExtractor, observed: np.ndarray, references: S
     cells; then the per-pixel minimum over the references, blurred with ``sigma``."""
     if not references:
         raise ValueError("anomaly_map needs at least one reference image")
-    image = _chw(observed)
+    image = _chw(observed).to(extractor.device)
     features = extractor(image[None], stages)
     best: torch.Tensor | None = None
     for reference in references:
-        other = _chw(reference)
+        other = _chw(reference).to(extractor.device)
         total = aligned_distance(image[None], other[None], radius)[0, 0]
         if features:
             total = total + feature_distance(extractor, features, other, stages, radius)
         best = total if best is None else torch.minimum(best, total)
     assert best is not None
-    return gaussian_smooth(best.numpy(), sigma)
+    return gaussian_smooth(best.cpu().numpy(), sigma)
 
 
 def heat_map_rgb(values: np.ndarray) -> np.ndarray:

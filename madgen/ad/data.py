@@ -79,8 +79,9 @@ class TrainingViews:
     digest: str = ""
 
 
-def load_training(category: Path, size: int) -> TrainingViews:
-    """Read ``transforms.json`` and its training images at ``size`` x ``size``."""
+def load_training(category: Path, size: int, digest: bool = True) -> TrainingViews:
+    """Read ``transforms.json`` and its training images at ``size`` x ``size`` (and hash them
+    into ``digest`` unless told not to: scoring does not need it)."""
     path = Path(category) / "transforms.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -93,7 +94,7 @@ def load_training(category: Path, size: int) -> TrainingViews:
     if not frames:
         raise MadgenError(f"{path}: no frames")
     images, poses, files = [], [], []
-    digest = hashlib.sha256(path.read_bytes())
+    hashed = hashlib.sha256(path.read_bytes())
     for number, frame in enumerate(frames):
         try:
             file_path = str(frame["file_path"])
@@ -106,10 +107,12 @@ def load_training(category: Path, size: int) -> TrainingViews:
         if matrix.shape != (4, 4):
             raise MadgenError(f"{path}: frames[{number}]: transform_matrix is not 4x4")
         images.append(load_rgb(image_path, size))
-        digest.update(file_sha256(image_path).encode())
+        if digest:
+            hashed.update(file_sha256(image_path).encode())
         poses.append(matrix)
         files.append(file_path)
-    return TrainingViews(np.stack(images), np.stack(poses).astype(np.float32), angle, files, digest.hexdigest())
+    return TrainingViews(np.stack(images), np.stack(poses).astype(np.float32), angle, files,
+                         hashed.hexdigest() if digest else "")
 
 
 def test_items(category: Path) -> list[TestItem]:

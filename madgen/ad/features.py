@@ -53,10 +53,11 @@ class BackboneInfo:
 class FeatureExtractor:
     """Multi-stage features of ImageNet-normalised 0..1 RGB images (N, 3, H, W)."""
 
-    def __init__(self, backbone: str = "lite0", weights: str | None = None) -> None:
+    def __init__(self, backbone: str = "lite0", weights: str | None = None, device: torch.device | str = "cpu") -> None:
         if backbone not in BACKBONES:
             raise MadgenError(f"--backbone {backbone!r}: choose one of {', '.join(BACKBONES)}")
         self.name = backbone
+        self.device = torch.device(device)
         self.model: torch.nn.Module | None = None
         path: Path | None = None
         if backbone == "lite0":
@@ -78,10 +79,11 @@ class FeatureExtractor:
             self.model = EfficientNet.from_name("efficientnet-b4")
             self._load(path)
         if self.model is not None:
-            self.model.eval()
+            self.model.to(self.device).eval()
             for parameter in self.model.parameters():
                 parameter.requires_grad_(False)
-        channels = tuple(f.shape[1] for f in self(torch.zeros(1, 3, 64, 64))) if self.model is not None else ()
+        channels = tuple(f.shape[1] for f in self(torch.zeros(1, 3, 64, 64, device=self.device))) \
+            if self.model is not None else ()
         self.info = BackboneInfo(backbone, str(path) if path else None, file_sha256(path) if path else None, channels)
 
     def _load(self, path: Path) -> None:
@@ -96,12 +98,12 @@ class FeatureExtractor:
                               f"{len(unexpected)} tensors)")
 
     def __call__(self, images: torch.Tensor, stages: int | None = None) -> list[torch.Tensor]:
-        """Stage outputs, finest first (an empty list for ``none``); with ``stages``, only that
-        many, and the deeper blocks are not run."""
+        """Stage outputs (on the extractor's device), finest first (an empty list for ``none``);
+        with ``stages``, only that many, and the deeper blocks are not run."""
         if self.model is None or stages == 0:
             return []
         model = self.model
-        x = (images - IMAGENET_MEAN) / IMAGENET_STD
+        x = (images.to(self.device) - IMAGENET_MEAN.to(self.device)) / IMAGENET_STD.to(self.device)
         with torch.no_grad():
             x = model._swish(model._bn0(model._conv_stem(x)))
             outputs = []
@@ -140,7 +142,7 @@ def feature_distance(extractor: FeatureExtractor, observed: list[torch.Tensor], 
     ``extractor(image[None], stages)``) to a reference image (3, H, W), summed over channels and
     stages, each stage aligned within ``radius`` of its own cells, at the reference's size."""
     size = reference.shape[-2:]
-    total = torch.zeros(size)
+    total = torch.zeros(size, device=reference.device)
     for a, b in zip(observed, extractor(reference[None], stages)):
         difference = aligned_distance(a, b, radius)
         total += F.interpolate(difference, size=size, mode="bilinear", align_corners=False)[0, 0]

@@ -92,9 +92,9 @@ class VoxelField(torch.nn.Module):
 
     def _neighbour_pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Flat grid indexes of every pair of face-adjacent occupied voxels (computed once)."""
-        if getattr(self, "_pairs", None) is None:
+        if getattr(self, "_pairs", None) is None or self._pairs[0].device != self.occupancy.device:
             occupied = self.occupancy.permute(2, 1, 0).contiguous()  # the grids' (z, y, x) order
-            flat = torch.arange(occupied.numel()).reshape(occupied.shape)
+            flat = torch.arange(occupied.numel(), device=occupied.device).reshape(occupied.shape)
             first, second = [], []
             for axis in range(3):
                 length = occupied.shape[axis] - 1
@@ -149,7 +149,7 @@ class VoxelField(torch.nn.Module):
             hit = far > near
             span = float((far - near)[hit].max()) if hit.any() else 0.0
             count = max(1, int(math.ceil(span / step)))
-            t = near[:, None] + (torch.arange(count, dtype=torch.float32)[None] + 0.5) * step
+            t = near[:, None] + (torch.arange(count, dtype=torch.float32, device=origins.device)[None] + 0.5) * step
             keep = (t < far[:, None]) & hit[:, None]
             keep &= self._occupied(origins[:, None] + directions[:, None] * t[..., None])
             ray_index, sample_index = torch.nonzero(keep, as_tuple=True)
@@ -165,7 +165,7 @@ class VoxelField(torch.nn.Module):
         """Composite front to back the samples (``ray_index`` ascending, ``t`` ascending per ray)."""
         rays = origins.shape[0]
         if ray_index.numel() == 0:
-            return torch.ones(rays, 3), torch.zeros(rays)
+            return torch.ones(rays, 3, device=origins.device), torch.zeros(rays, device=origins.device)
         points = origins[ray_index] + directions[ray_index] * t[:, None]
         sigma, colour = self.query(points)
         log_clear = -sigma * self.step
@@ -173,12 +173,12 @@ class VoxelField(torch.nn.Module):
         exclusive = inclusive - log_clear
         starts = torch.ones_like(ray_index, dtype=torch.bool)
         starts[1:] = ray_index[1:] != ray_index[:-1]
-        first = torch.zeros(rays, dtype=torch.long)
+        first = torch.zeros(rays, dtype=torch.long, device=origins.device)
         first[ray_index[starts]] = torch.nonzero(starts, as_tuple=True)[0]
         transmittance = torch.exp(exclusive - exclusive[first[ray_index]])
         weights = transmittance * (1 - torch.exp(log_clear))
-        rgb = torch.zeros(rays, 3).index_add(0, ray_index, weights[:, None] * colour)
-        opacity = torch.zeros(rays).index_add(0, ray_index, weights)
+        rgb = torch.zeros(rays, 3, device=origins.device).index_add(0, ray_index, weights[:, None] * colour)
+        opacity = torch.zeros(rays, device=origins.device).index_add(0, ray_index, weights)
         return rgb + (1 - opacity[:, None]), opacity
 
 
@@ -198,6 +198,6 @@ class PackedSamples:
     def gather(self, rays: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Ray indexes (into ``rays``) and distances of the samples of the selected rays."""
         counts = self.counts[rays]
-        ray_index = torch.repeat_interleave(torch.arange(len(rays)), counts)
-        within = torch.arange(int(counts.sum())) - (torch.cumsum(counts, 0) - counts)[ray_index]
+        ray_index = torch.repeat_interleave(torch.arange(len(rays), device=counts.device), counts)
+        within = torch.arange(int(counts.sum()), device=counts.device) - (torch.cumsum(counts, 0) - counts)[ray_index]
         return ray_index, self.t[self.offsets[rays][ray_index] + within]

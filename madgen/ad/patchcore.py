@@ -39,18 +39,18 @@ def greedy_coreset(features: torch.Tensor, count: int, seed: int = 0) -> torch.T
     """Indexes of ``count`` rows by farthest-point sampling (on a 32-d random projection), drawn
     from at most ``CANDIDATES`` random rows."""
     generator = torch.Generator().manual_seed(seed)
-    pool = torch.randperm(len(features), generator=generator)[:CANDIDATES]
+    pool = torch.randperm(len(features), generator=generator)[:CANDIDATES].to(features.device)
     if count >= len(pool):
         return pool
     projection = torch.randn(features.shape[1], min(32, features.shape[1]), generator=generator)
-    reduced = features[pool] @ projection
+    reduced = features[pool] @ projection.to(features.device)
     chosen = [0]
     distance = ((reduced - reduced[0]) ** 2).sum(dim=1)
     for _ in range(count - 1):
         index = int(torch.argmax(distance))
         chosen.append(index)
         distance = torch.minimum(distance, ((reduced - reduced[index]) ** 2).sum(dim=1))
-    return pool[torch.tensor(chosen)]
+    return pool[torch.tensor(chosen, device=features.device)]
 
 
 class PatchCore:
@@ -74,4 +74,4 @@ class PatchCore:
                              for i in range(0, len(queries), 1024)])
         patch_map = nearest.reshape(1, 1, height, width)
         full = F.interpolate(patch_map, size=(MAP_SIZE, MAP_SIZE), mode="bilinear", align_corners=False)[0, 0]
-        return gaussian_smooth(full.numpy())
+        return gaussian_smooth(full.cpu().numpy())

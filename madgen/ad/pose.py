@@ -47,21 +47,24 @@ class PoseResult:
 
 def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle_x: float,
            config: PoseConfig) -> tuple[np.ndarray, float]:
-    """iNeRF: optimise an SE(3) correction of ``start`` (4, 4) against ``image`` (S, S, 3)."""
+    """iNeRF: optimise an SE(3) correction of ``start`` (4, 4) against ``image`` (S, S, 3), on
+    the field's device (rays are drawn on the CPU, the same on any device)."""
     size = image.shape[0]
-    target = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).reshape(-1, 3)
+    device = field.low.device
+    target = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).reshape(-1, 3).to(device)
     grown = dilate_2d(silhouettes(image[None])[0], max(1, size // 16))
     candidates = torch.from_numpy(np.flatnonzero(grown.reshape(-1)))
     if len(candidates) == 0:
         candidates = torch.arange(size * size)
     generator = torch.Generator().manual_seed(config.seed)
-    start_t = torch.tensor(start, dtype=torch.float32)
-    xi = torch.zeros(6, requires_grad=True)
+    start_t = torch.tensor(start, dtype=torch.float32, device=device)
+    xi = torch.zeros(6, device=device, requires_grad=True)
     optimiser = torch.optim.Adam([xi], lr=config.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda k: 0.8 ** (k / 100))
     loss_value = float("nan")
     for _ in range(config.steps):
-        pick = candidates[torch.randint(0, len(candidates), (min(config.rays, len(candidates)),), generator=generator)]
+        pick = candidates[torch.randint(0, len(candidates), (min(config.rays, len(candidates)),),
+                                        generator=generator)].to(device)
         pixels = torch.stack([pick % size, pick // size], dim=1).float()
         pose = se3_exp(xi) @ start_t
         origins, directions = world_rays(pose, pixel_directions(size, camera_angle_x, pixels))
@@ -73,7 +76,7 @@ def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle
         schedule.step()
         loss_value = float(loss.detach())
     with torch.no_grad():
-        final = (se3_exp(xi) @ start_t).numpy().astype(np.float64)
+        final = (se3_exp(xi) @ start_t).cpu().numpy().astype(np.float64)
     return final, loss_value
 
 

@@ -12,12 +12,14 @@ def focal(width: int, camera_angle_x: float) -> float:
     return 0.5 * width / math.tan(0.5 * camera_angle_x)
 
 
-def pixel_directions(size: int, camera_angle_x: float, pixels: torch.Tensor | None = None) -> torch.Tensor:
-    """Camera-frame ray directions (P, 3) through pixel centres (all of them, or ``pixels`` (P, 2) as x, y)."""
+def pixel_directions(size: int, camera_angle_x: float, pixels: torch.Tensor | None = None,
+                     device: torch.device | str = "cpu") -> torch.Tensor:
+    """Camera-frame ray directions (P, 3) through pixel centres (all of them on ``device``, or
+    ``pixels`` (P, 2) as x, y, on theirs)."""
     f = focal(size, camera_angle_x)
     if pixels is None:
-        ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32),
-                                indexing="ij")
+        line = torch.arange(size, dtype=torch.float32, device=device)
+        ys, xs = torch.meshgrid(line, line, indexing="ij")
         pixels = torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1)
     x = (pixels[:, 0] + 0.5 - size / 2) / f
     y = -(pixels[:, 1] + 0.5 - size / 2) / f
@@ -36,8 +38,8 @@ def se3_exp(xi: torch.Tensor) -> torch.Tensor:
     """The 4x4 rigid transform exp(xi) for a twist ``xi`` = (rotation (3), translation (3))."""
     omega, v = xi[:3], xi[3:]
     theta = omega.norm()
-    eye = torch.eye(3, dtype=xi.dtype)
-    hat = torch.zeros(3, 3, dtype=xi.dtype)
+    eye = torch.eye(3, dtype=xi.dtype, device=xi.device)
+    hat = torch.zeros(3, 3, dtype=xi.dtype, device=xi.device)
     hat[0, 1], hat[0, 2], hat[1, 2] = -omega[2], omega[1], -omega[0]
     hat = hat - hat.T
     if float(theta.detach()) < 1e-8:
@@ -50,4 +52,4 @@ def se3_exp(xi: torch.Tensor) -> torch.Tensor:
         rotation = eye + a * hat + b * hat @ hat
         left = eye + b * hat + c * hat @ hat
     top = torch.cat([rotation, (left @ v)[:, None]], dim=1)
-    return torch.cat([top, torch.tensor([[0.0, 0.0, 0.0, 1.0]], dtype=xi.dtype)], dim=0)
+    return torch.cat([top, torch.tensor([[0.0, 0.0, 0.0, 1.0]], dtype=xi.dtype, device=xi.device)], dim=0)

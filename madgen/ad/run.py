@@ -37,6 +37,7 @@ from ..errors import MadgenError
 from .anomaly import MAP_SIZE, anomaly_map, heat_map_rgb
 from .config import AdConfig
 from .data import TestItem, load_mask, load_rgb, load_training, test_items
+from .device import describe, resolve_device
 from .features import FeatureExtractor
 from .field import VoxelField
 from .metrics import PixelMetrics, auroc
@@ -82,8 +83,8 @@ def _save_field(path: Path, field_: VoxelField) -> None:
     write_bytes_atomic(path, buffer.getvalue())
 
 
-def load_field(path: Path) -> VoxelField:
-    """A field saved by ``train``."""
+def load_field(path: Path, device: torch.device | str = "cpu") -> VoxelField:
+    """A field saved by ``train``, on ``device``."""
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError) as exc:
@@ -91,13 +92,15 @@ def load_field(path: Path) -> VoxelField:
     field_ = VoxelField(saved["low"].numpy(), saved["high"].numpy(), saved["occupancy"].numpy())
     field_.load_state_dict(saved["state"])
     field_.eval()
-    return field_
+    return field_.to(device)
 
 
 def train(run: Path, config: AdConfig, progress: Callable[[int, int, float, float], None] | None = None,
-          force: bool = False) -> dict[str, Any]:
-    """Fit the field (skipped when RUN already holds one trained with the same settings on the same
-    training files: ``transforms.json`` and the images, by content)."""
+          force: bool = False, device: str = "auto") -> dict[str, Any]:
+    """Fit the field on ``device`` (``auto``, ``cpu``, ``cuda``...; skipped when RUN already holds
+    one trained with the same settings on the same training files: ``transforms.json`` and the
+    images, by content)."""
+    where = resolve_device(device)
     run = Path(run)
     stats_path = run / "train.json"
     views = load_training(config.folder, config.field.train_size)
@@ -108,11 +111,11 @@ def train(run: Path, config: AdConfig, progress: Callable[[int, int, float, floa
             write_json_atomic(run / "config.json", config.to_dict())
             return previous | {"skipped": True}
     FeatureExtractor(config.backbone, config.weights)  # fail on missing weights before training
-    field_, stats = fit_field(views, config.field, progress)
+    field_, stats = fit_field(views, config.field, progress, where)
     run.mkdir(parents=True, exist_ok=True)
-    _save_field(run / "field.pt", field_)
+    _save_field(run / "field.pt", field_.cpu())
     stats = {"category": config.category, "field": config.field.to_dict(), "data_sha256": views.digest,
-             "views": len(views.images), **stats}
+             "views": len(views.images), "device": describe(where), **stats}
     write_json_atomic(stats_path, stats)
     write_json_atomic(run / "config.json", config.to_dict())
     return stats
@@ -120,12 +123,13 @@ def train(run: Path, config: AdConfig, progress: Callable[[int, int, float, floa
 
 def render_image(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x: float,
                  chunk: int = 16384) -> np.ndarray:
-    """The field's image (size, size, 3) at a camera-to-world ``pose``."""
-    directions = pixel_directions(size, camera_angle_x)
-    origins, world = world_rays(torch.tensor(pose, dtype=torch.float32), directions)
+    """The field's image (size, size, 3) at a camera-to-world ``pose`` (rendered on the field's device)."""
+    device = field_.low.device
+    directions = pixel_directions(size, camera_angle_x, device=device)
+    origins, world = world_rays(torch.tensor(pose, dtype=torch.float32, device=device), directions)
     with torch.no_grad():
         parts = [field_.render(origins[i:i + chunk], world[i:i + chunk])[0] for i in range(0, len(world), chunk)]
-    return torch.cat(parts).reshape(size, size, 3).clamp(0, 1).numpy()
+    return torch.cat(parts).reshape(size, size, 3).clamp(0, 1).cpu().numpy()
 
 
 def _npz_bytes(**arrays: Any) -> bytes:
@@ -138,12 +142,13 @@ def _score_path(run: Path, item: TestItem) -> Path:
     return Path(run) / "scores" / item.split / f"{item.index}.npz"
 
 
-def score(run: Path, progress: Progress | None = None) -> dict[str, Any]:
-    """Score every test image not yet scored with the run's settings, field and that image's
-    content (a test image or field that changed is scored again); then write heat maps."""
+def score(run: Path, progress: Progress | None = None, device: str = "auto") -> dict[str, Any]:
+    """Score on ``device`` every test image not yet scored with the run's settings, field and
+    that image's content (a test image or field that changed is scored again); then write heat maps."""
     run = Path(run)
+    where = resolve_device(device)
     config = _read_config(run)
-    field_ = load_field(run / "field.pt")
+    field_ = load_field(run / "field.pt", where)
     items = test_items(config.folder)
     setting = f"{config.scoring_key()}:{file_sha256(run / 'field.pt')[:16]}"
     keys = {item.key: f"{setting}:{file_sha256(item.image)[:16]}" for item in items}
@@ -160,11 +165,12 @@ def score(run: Path, progress: Progress | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     seconds: list[float] = []
     if todo:
-        extractor = FeatureExtractor(config.backbone, config.weights)
-        views = load_training(config.folder, config.pose.size)
+        extractor = FeatureExtractor(config.backbone, config.weights, where)
+        views = load_training(config.folder, config.pose.size, digest=False)
         train_thumbs = thumbnails(views.images, config.pose.thumbnail)
         baseline = None
-        train_224 = load_training(config.folder, MAP_SIZE).images if config.map_views or config.baseline else None
+        train_224 = load_training(config.folder, MAP_SIZE, digest=False).images \
+            if config.map_views or config.baseline else None
         if config.baseline and extractor.model is not None:
             baseline = PatchCore(extractor, train_224, config.bank_size, seed=config.field.seed)
         for number, item in enumerate(todo):
@@ -187,6 +193,7 @@ def score(run: Path, progress: Progress | None = None) -> dict[str, Any]:
                 arrays["baseline"] = baseline.anomaly_map(observed).astype(np.float32)
             elapsed = time.perf_counter() - began
             arrays["seconds"] = np.array(elapsed)
+            arrays["device"] = np.array(describe(where))
             write_bytes_atomic(_score_path(run, item), _npz_bytes(**arrays))
             seconds.append(elapsed)
             if progress is not None:
@@ -278,6 +285,7 @@ def evaluate(run: Path) -> dict[str, Any]:
     if all("baseline" in s for s in scores):
         methods["PatchCore (pose-unaware)"] = _method_metrics(items, [s["baseline"] for s in scores], images, masks)
     seconds = [float(s["seconds"]) for s in scores if "seconds" in s]
+    devices = sorted({str(s["device"]) for s in scores if "device" in s})
     stats_path = run / "train.json"
     train_stats = json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.is_file() else {}
     document = {
@@ -285,8 +293,8 @@ def evaluate(run: Path) -> dict[str, Any]:
         "anomalous_images": int(sum(item.anomalous for item in items)),
         "backbone": asdict(extractor.info), "methods": methods,
         "pose_error": _pose_errors(config, items, scores),
-        "train_seconds": train_stats.get("seconds"),
-        "score_seconds_per_image": float(np.mean(seconds)) if seconds else None,
+        "train_seconds": train_stats.get("seconds"), "train_device": train_stats.get("device"),
+        "score_seconds_per_image": float(np.mean(seconds)) if seconds else None, "score_devices": devices,
         "config": config.to_dict(),
     }
     write_json_atomic(run / "metrics.json", document)

@@ -35,8 +35,9 @@ def build_field(views: TrainingViews, config: FieldConfig) -> VoxelField:
     return VoxelField(low, high, dilate(hull, config.hull_dilation))
 
 
-def training_rays(views: TrainingViews) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Origins, directions and colours of every training pixel near the object's silhouette."""
+def training_rays(views: TrainingViews,
+                  device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Origins, directions and colours (on ``device``) of every training pixel near the object's silhouette."""
     size = views.images.shape[1]
     near_object = dilate_2d(silhouettes(views.images), 3).reshape(len(views.images), -1)
     directions = pixel_directions(size, views.camera_angle_x)
@@ -47,16 +48,19 @@ def training_rays(views: TrainingViews) -> tuple[torch.Tensor, torch.Tensor, tor
         dirs.append(world / world.norm(dim=1, keepdim=True))
         origins.append(pose[:3, 3].expand(int(keep.sum()), 3))
         colours.append(torch.from_numpy(views.images[number].reshape(-1, 3))[keep])
-    return torch.cat(origins), torch.cat(dirs), torch.cat(colours)
+    return torch.cat(origins).to(device), torch.cat(dirs).to(device), torch.cat(colours).to(device)
 
 
 def fit_field(views: TrainingViews, config: FieldConfig,
-              progress: Callable[[int, int, float, float], None] | None = None) -> tuple[VoxelField, dict[str, float]]:
-    """Build and train the field; ``progress(step, steps, loss, seconds)`` is called now and then."""
+              progress: Callable[[int, int, float, float], None] | None = None,
+              device: torch.device | str = "cpu") -> tuple[VoxelField, dict[str, float]]:
+    """Build and train the field on ``device`` (it stays there); ``progress(step, steps, loss,
+    seconds)`` is called now and then. Ray batches are drawn on the CPU, so they do not depend
+    on the device."""
     torch.manual_seed(config.seed)
     started = time.perf_counter()
-    field = build_field(views, config)
-    origins, directions, colours = training_rays(views)
+    field = build_field(views, config).to(device)
+    origins, directions, colours = training_rays(views, device)
     packed = PackedSamples(field, origins, directions)
     useful = torch.nonzero(packed.counts > 0, as_tuple=True)[0]  # rays that meet the hull
     generator = torch.Generator().manual_seed(config.seed)
@@ -64,7 +68,7 @@ def fit_field(views: TrainingViews, config: FieldConfig,
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 0.1 ** (step / max(config.steps, 1)))
     loss_value = float("nan")
     for step in range(config.steps):
-        batch = useful[torch.randint(0, len(useful), (config.batch_rays,), generator=generator)]
+        batch = useful[torch.randint(0, len(useful), (config.batch_rays,), generator=generator).to(useful.device)]
         ray_index, t = packed.gather(batch)
         rgb, _ = field.composite(origins[batch], directions[batch], ray_index, t)
         photometric = torch.mean((rgb - colours[batch]) ** 2)
