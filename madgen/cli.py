@@ -386,6 +386,9 @@ def _threads() -> None:
 @click.option("--map-views", default=AdConfig.map_views, show_default=True,
               help="Training views nearest the estimated pose used as references beside the field's render "
                    "(the seed: 0).")
+@click.option("--map-rgb-weight", default=AdConfig.map_rgb_weight, show_default=True,
+              help="Weight of the squared RGB difference beside the feature distance (the seed: 1; "
+                   "the default suits lite0's feature scale).")
 @click.option("--map-radius", default=AdConfig.map_radius, show_default=True,
               help="Each stage's distance is the smallest within this many of its cells (the seed: 0).")
 @click.option("--seed", default=0, show_default=True, help="Seed.")
@@ -393,8 +396,8 @@ def _threads() -> None:
 @click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: int, train_size: int,
              smoothness: float, pose_steps: int, candidates: int, backbone: str, weights: str | None,
-             baseline: bool, map_stages: int, map_sigma: float, map_views: int, map_radius: int, seed: int,
-             force: bool, device: str) -> None:
+             baseline: bool, map_stages: int, map_sigma: float, map_rgb_weight: float, map_views: int,
+             map_radius: int, seed: int, force: bool, device: str) -> None:
     """Fit the radiance field to train/good with the poses in transforms.json."""
     _threads()
     from .ad.run import category_folder
@@ -405,11 +408,12 @@ def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: i
         raise MadgenError("--steps, --candidates >= 1; --resolution 16..512; --train-size 16..1024; --pose-steps >= 0")
     if smoothness < 0 or not 1 <= map_stages <= 8 or not 0.5 <= map_sigma <= 16:
         raise MadgenError("--smoothness >= 0; --map-stages 1..8; --map-sigma 0.5..16")
-    if not 0 <= map_views <= 16 or not 0 <= map_radius <= 4:
-        raise MadgenError("--map-views 0..16; --map-radius 0..4")
+    if not 0 <= map_views <= 16 or not 0 <= map_radius <= 4 or not 0 <= map_rgb_weight <= 1e7:
+        raise MadgenError("--map-views 0..16; --map-radius 0..4; --map-rgb-weight 0..1e7")
     config = AdConfig(str(root), name, FieldConfig(resolution, train_size, steps, seed=seed, smoothness=smoothness),
                       PoseConfig(candidates=candidates, steps=pose_steps, seed=seed), backbone, weights, baseline,
-                      map_stages=map_stages, map_sigma=map_sigma, map_views=map_views, map_radius=map_radius)
+                      map_stages=map_stages, map_sigma=map_sigma, map_views=map_views, map_radius=map_radius,
+                      map_rgb_weight=map_rgb_weight)
     progress = ProgressLine("train", unit="steps")
     stats = ad_train_run(run_dir, config, lambda step, total, loss, seconds: progress(step, total, seconds), force,
                          device)

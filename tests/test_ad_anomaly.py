@@ -94,3 +94,12 @@ def test_nearest_views_ranks_by_rotation_angle() -> None:
     angles = [rotation_error_deg(query, p) for p in poses]
     assert list(picked) == list(np.argsort(angles, kind="stable")[:3])
     assert len(nearest_views(query, poses, 0)) == 0
+
+
+def test_rgb_weight_scales_the_colour_term() -> None:
+    extractor = FeatureExtractor("none")
+    observed, reference = _image_with_blob((100, 100)), _image_with_blob()
+    plain = anomaly_map(extractor, observed, [reference], sigma=1.0)
+    np.testing.assert_allclose(anomaly_map(extractor, observed, [reference], sigma=1.0, rgb_weight=3.0), 3.0 * plain,
+                               rtol=1e-5, atol=1e-6)
+    assert anomaly_map(extractor, observed, [reference], sigma=1.0, rgb_weight=0.0).max() == 0.0

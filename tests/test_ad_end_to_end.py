@@ -99,7 +99,7 @@ def test_cli_errors(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
                  "--backbone", "b4", "--weights", str(tmp_path / "missing.pth")]) == 2
     assert "needs ImageNet weights" in capsys.readouterr().err
     for option, value in (("--map-stages", "0"), ("--map-sigma", "0"), ("--smoothness", "-1"),
-                          ("--map-views", "-1"), ("--map-radius", "9")):
+                          ("--map-views", "-1"), ("--map-radius", "9"), ("--map-rgb-weight", "-1")):
         assert main(["ad", "train", "--data", str(dataset), "--category", "Bird", "--run", str(tmp_path / "r"),
                      option, value]) == 2
         assert capsys.readouterr().err.count("\n") == 1

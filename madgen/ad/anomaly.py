@@ -13,7 +13,11 @@ Departures, measured (README):
 - besides the field's render, the training views nearest to the estimated pose are references
   too, and each pixel keeps its smallest distance over the references, each matched within a
   cell or so (``radius``). A defect is in none of them, while the render's softness and a view
-  5-10 degrees off rarely coincide, so good images score lower and defects do not.
+  5-10 degrees off rarely coincide, so good images score lower and defects do not;
+- the RGB term is weighted (``rgb_weight``, 30,000 by default). lite0's summed squared feature
+  differences are about 10^5 times the RGB term's on the object, so at weight 1 a stain's colour
+  counted for nothing; with the extra references, colour no longer picks up the render's
+  softness and is worth weighing in.
 """
 
 from __future__ import annotations
@@ -42,11 +46,12 @@ def _chw(image: np.ndarray) -> torch.Tensor:
 
 
 def anomaly_map(extractor: FeatureExtractor, observed: np.ndarray, references: Sequence[np.ndarray],
-                stages: int | None = None, sigma: float = SIGMA, radius: int = 0) -> np.ndarray:
+                stages: int | None = None, sigma: float = SIGMA, radius: int = 0,
+                rgb_weight: float = 1.0) -> np.ndarray:
     """The smoothed anomaly map (224, 224) of ``observed`` against one or more ``references``
-    (all 224 x 224 x 3, 0..1): per reference, the squared RGB difference plus the feature distance
-    of the finest ``stages`` backbone stages (all when ``None``), both aligned within ``radius``
-    cells; then the per-pixel minimum over the references, blurred with ``sigma``."""
+    (all 224 x 224 x 3, 0..1): per reference, ``rgb_weight`` times the squared RGB difference plus
+    the feature distance of the finest ``stages`` backbone stages (all when ``None``), both aligned
+    within ``radius`` cells; then the per-pixel minimum over the references, blurred with ``sigma``."""
     if not references:
         raise ValueError("anomaly_map needs at least one reference image")
     image = _chw(observed).to(extractor.device)
@@ -54,7 +59,7 @@ def anomaly_map(extractor: FeatureExtractor, observed: np.ndarray, references: S
     best: torch.Tensor | None = None
     for reference in references:
         other = _chw(reference).to(extractor.device)
-        total = aligned_distance(image[None], other[None], radius)[0, 0]
+        total = rgb_weight * aligned_distance(image[None], other[None], radius)[0, 0]
         if features:
             total = total + feature_distance(extractor, features, other, stages, radius)
         best = total if best is None else torch.minimum(best, total)

@@ -64,6 +64,7 @@ class AdConfig:
     map_sigma: float = 2.0
     map_views: int = 2
     map_radius: int = 1
+    map_rgb_weight: float = 30000.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

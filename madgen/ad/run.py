@@ -182,7 +182,7 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
             neighbours = nearest_views(estimate.pose, views.poses, config.map_views)
             references = [reference] + ([train_224[i] for i in neighbours] if train_224 is not None else [])
             values = anomaly_map(extractor, observed, references, config.map_stages, config.map_sigma,
-                                 config.map_radius)
+                                 config.map_radius, config.map_rgb_weight)
             arrays: dict[str, Any] = {
                 "key": np.array(keys[item.key]), "map": values.astype(np.float32),
                 "pose": estimate.pose, "pose_loss": np.array(estimate.loss),
