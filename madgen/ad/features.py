@@ -58,6 +58,7 @@ class FeatureExtractor:
             raise MadgenError(f"--backbone {backbone!r}: choose one of {', '.join(BACKBONES)}")
         self.name = backbone
         self.device = torch.device(device)
+        self._mean, self._std = IMAGENET_MEAN.to(self.device), IMAGENET_STD.to(self.device)
         self.model: torch.nn.Module | None = None
         path: Path | None = None
         if backbone == "lite0":
@@ -103,7 +104,7 @@ class FeatureExtractor:
         if self.model is None or stages == 0:
             return []
         model = self.model
-        x = (images.to(self.device) - IMAGENET_MEAN.to(self.device)) / IMAGENET_STD.to(self.device)
+        x = (images.to(self.device) - self._mean) / self._std
         with torch.no_grad():
             x = model._swish(model._bn0(model._conv_stem(x)))
             outputs = []
