@@ -50,7 +50,7 @@ def main() -> None:
     print(f"{scene.category}, {args.profile} profile, {args.views} test poses, change threshold {args.threshold}/255")
     print("| type | mean IoU | lowest IoU | mean mask (px) | mean draws | s / image | failed views |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    with RenderSession(assembly, profile, RigConfig().camera_angle_x) as session:
+    with RenderSession(assembly, profile, RigConfig()) as session:
         goods = [session.render(pose, seed=number) for number, pose in enumerate(poses)]
         for name in args.types.split(","):
             entry = registry.get(name)

@@ -25,7 +25,7 @@ def preview_defect(assembly: Assembly, name: str, defect: DefectType, profile: R
     pose = sample_test_poses(1, derive_seed(seed, name, "preview"), rig)[0]
     scene = load_scene(name) if name in CATEGORIES else None
     view_seed = derive_seed(seed, name, "preview", defect.name)
-    with RenderSession(assembly, profile, rig.camera_angle_x) as session:
+    with RenderSession(assembly, profile, rig) as session:
         good = session.render(pose, view_seed)
         result = render_defect(session, defect, pose, view_seed, scene, good.id_layers)
     defective = composite_on_white(result.rgba)

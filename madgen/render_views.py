@@ -94,7 +94,7 @@ def render_training_views(
     selected = parse_views(views, len(poses))
     out = Path(out)
     report = RenderReport(out, selected)
-    with RenderSession(assembly, profile, rig.camera_angle_x) as session:
+    with RenderSession(assembly, profile, rig) as session:
         report.build_seconds = session.build_seconds
         report.device, report.denoised = session.device, session.denoised
         for first in range(0, len(selected), batch_size):
@@ -109,7 +109,7 @@ def render_training_views(
                 progress(first + len(batch), len(selected), time.perf_counter() - started)
         normalisation = session.normalisation
     present = [(i, pose) for i, pose in enumerate(poses) if (out / TRAIN_FOLDER / f"{i}.png").is_file()]
-    write_transforms(out, rig.camera_angle_x, present)
+    write_transforms(out, rig.camera_angle_x, present, normalisation)
     write_json_atomic(out / "madgen_render.json", {
         "madgen_version": __version__,
         "blender_version": _blender_version(),
@@ -118,7 +118,7 @@ def render_training_views(
         "seed": seed,
         "profile": profile.to_dict(),
         "rig": asdict(rig),
-        "normalisation": asdict(normalisation),
+        "normalisation": normalisation.to_dict(),
         "denoised": report.denoised,
     })
     report.wall_seconds = time.perf_counter() - started

@@ -5,8 +5,12 @@ Pure numpy (no Blender). Conventions, as in ``transforms.json`` and PAD's loader
 - poses are camera-to-world 4x4 matrices in the Blender/OpenGL convention: the camera looks down
   its -Z axis with +Y up in the image; the world is Z up;
 - ``focal = 0.5 * W / tan(0.5 * camera_angle_x)``, principal point at the image centre;
-- the object is centred at the origin and scaled into the unit sphere; cameras sit at distance 4
-  (PAD's radiance field renders between near=2 and far=6).
+- the object is centred at the origin; cameras sit at distance 4 (PAD's radiance field renders
+  between near=2 and far=6), and the object is scaled so that it fills the image as MAD-Sim's
+  objects do (``framing: extent``: the median over the training views of the larger side of its
+  image bounding box is ``target_extent`` of the image side, 0.67 as measured on MAD-Sim), while
+  it stays inside radius ``max_radius`` and ``frame_margin`` away from the image border from every
+  view of the elevation band; ``framing: sphere`` is the older fit into the unit sphere.
 
 Training views: one camera every ``azimuth_step`` degrees around world Z on rings every
 ``elevation_step`` degrees of elevation (default -45..75: 9 rings x 24 = 216 views), ring by ring
@@ -29,6 +33,10 @@ from .errors import MadgenError
 #: PAD's/NeRF-synthetic horizontal field of view (radians).
 DEFAULT_CAMERA_ANGLE_X = 0.6911112070083618
 DEFAULT_DISTANCE = 4.0
+#: MAD-Sim's median object extent (larger side of the object's image box / image side), measured
+#: on the published sample figures (``../shared/spec/mad-sim-format.md``).
+MAD_SIM_EXTENT = 0.67
+FRAMINGS = ("extent", "sphere")
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,10 @@ class RigConfig:
     camera_angle_x: float = DEFAULT_CAMERA_ANGLE_X
     test_min_angle_deg: float = 5.0
     test_object_rotation: bool = False
+    framing: str = "extent"
+    target_extent: float = MAD_SIM_EXTENT
+    max_radius: float = 1.5
+    frame_margin: float = 0.02
 
     def validate(self) -> None:
         """Raise :class:`MadgenError` naming the first impossible setting."""
@@ -56,6 +68,14 @@ class RigConfig:
             raise MadgenError("rig: camera_angle_x must be between 0 and pi radians")
         if not 0.0 <= self.test_min_angle_deg < 90.0:
             raise MadgenError("rig: test_min_angle_deg must be within [0, 90)")
+        if self.framing not in FRAMINGS:
+            raise MadgenError(f"rig: framing must be one of {', '.join(FRAMINGS)}, got {self.framing!r}")
+        if not 0.05 <= self.target_extent <= 0.95:
+            raise MadgenError("rig: target_extent must be within 0.05..0.95 (a share of the image side)")
+        if not 0.1 <= self.max_radius < self.distance:
+            raise MadgenError("rig: max_radius must be at least 0.1 and less than the camera distance")
+        if not 0.0 <= self.frame_margin <= 0.2:
+            raise MadgenError("rig: frame_margin must be within 0..0.2 (a share of the image side)")
 
     def elevations(self) -> list[float]:
         """The ring elevations in degrees, lowest first."""
@@ -205,15 +225,42 @@ def sample_test_poses(count: int, seed: int, config: RigConfig | None = None,
 
 @dataclass(frozen=True)
 class Normalisation:
-    """How model coordinates (metres, Blender frame) map into the unit sphere at the origin.
+    """How model coordinates (metres, Blender frame) map into the scene around the origin.
 
     ``normalised = scale * (blender_point - centre)``; LDraw coordinates are recovered with
-    :func:`madgen.ldraw.points_to_blender` inverted (1 LDU = 0.4 mm, -Y up).
+    :func:`madgen.ldraw.points_to_blender` inverted (1 LDU = 0.4 mm, -Y up). ``radius_m`` is the
+    model's radius around ``centre`` in metres, so ``scale * radius_m`` is its radius in the
+    scene. :func:`frame_model` also records how it was fitted: ``framing``, the median and
+    largest image extent over the training views, and ``limited_by`` (``""``, ``"frame"`` or
+    ``"radius"``) when the target extent had to give way to keep the object in frame or inside
+    ``max_radius``.
     """
 
     centre: tuple[float, float, float]
     scale: float
     radius_m: float = field(default=0.0)
+    framing: str = "sphere"
+    median_extent: float = 0.0
+    max_extent: float = 0.0
+    limited_by: str = ""
+
+    @property
+    def radius(self) -> float:
+        """The model's radius in the scene (normalised units)."""
+        return self.scale * self.radius_m
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-serialisable record."""
+        data = asdict(self)
+        data["centre"] = list(self.centre)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> "Normalisation":
+        """Rebuild from :meth:`to_dict` output."""
+        values = dict(data)
+        values["centre"] = tuple(float(c) for c in values["centre"])  # type: ignore[union-attr]
+        return cls(**values)  # type: ignore[arg-type]
 
     @classmethod
     def fit(cls, points_m: np.ndarray, radius: float = 1.0) -> "Normalisation":
@@ -237,3 +284,117 @@ class Normalisation:
     def apply(self, points_m: np.ndarray) -> np.ndarray:
         """Normalise (..., 3) Blender-frame points."""
         return (np.asarray(points_m, dtype=np.float64) - np.array(self.centre)) * self.scale
+
+
+def _fibonacci_directions(count: int) -> np.ndarray:
+    """``count`` unit vectors spread evenly over the sphere."""
+    index = np.arange(count) + 0.5
+    z = 1.0 - 2.0 * index / count
+    angle = np.pi * (1.0 + 5.0 ** 0.5) * index
+    radius = np.sqrt(1.0 - z * z)
+    return np.c_[radius * np.cos(angle), radius * np.sin(angle), z]
+
+
+def support_points(points: np.ndarray, directions: int = 2048, chunk: int = 64) -> np.ndarray:
+    """The points that lie farthest along any of ``directions`` evenly spread directions.
+
+    They are vertices of the convex hull, and the extremes of the object's image in every view
+    (the maximum of a ratio of linear functions over a convex set is at a hull vertex) are at
+    these points or within a hair of them, so framing can project a few thousand points instead
+    of every vertex of the model.
+    """
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    if len(points) <= directions:
+        return points
+    units = _fibonacci_directions(directions)
+    transposed = np.ascontiguousarray(points.T)
+    chosen = [np.argmax(units[first:first + chunk] @ transposed, axis=1) for first in range(0, directions, chunk)]
+    return points[np.unique(np.concatenate(chosen))]
+
+
+def image_boxes(points: np.ndarray, poses: list[CameraPose], camera_angle_x: float) -> np.ndarray:
+    """(views, 4) image boxes ``[u_min, v_min, u_max, v_max]`` of scene points, as shares of the image.
+
+    ``u`` runs right and ``v`` down from the top-left corner; a point behind a camera gives inf.
+    """
+    world_to_camera = np.linalg.inv(np.stack([pose.relative_matrix() for pose in poses]))
+    camera = np.einsum("vij,pj->vpi", world_to_camera[:, :3, :3], points) + world_to_camera[:, None, :3, 3]
+    depth = -camera[:, :, 2]
+    half = math.tan(0.5 * camera_angle_x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.where(depth > 1e-9, 0.5 + camera[:, :, 0] / (depth * 2 * half), np.inf)
+        v = np.where(depth > 1e-9, 0.5 - camera[:, :, 1] / (depth * 2 * half), np.inf)
+    return np.stack([u.min(axis=1), v.min(axis=1), u.max(axis=1), v.max(axis=1)], axis=1)
+
+
+def image_extents(points: np.ndarray, poses: list[CameraPose], camera_angle_x: float) -> np.ndarray:
+    """Per view, the larger side of the points' image box as a share of the image side."""
+    boxes = image_boxes(points, poses, camera_angle_x)
+    return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+
+
+def frame_check_poses(config: RigConfig, step_deg: float = 5.0) -> list[CameraPose]:
+    """Every view an object must stay in frame from: the training rig plus a dense grid over the
+    elevation band at every azimuth (test views, with or without object rotation, lie in it)."""
+    count = max(2, int(math.ceil((config.elevation_max_deg - config.elevation_min_deg) / step_deg)) + 1)
+    elevations = np.linspace(config.elevation_min_deg, config.elevation_max_deg, count)
+    azimuths = np.arange(0.0, 360.0, step_deg)
+    grid = [_pose(float(a), float(e), config) for e in elevations for a in azimuths]
+    return training_poses(config) + grid
+
+
+def frame_model(points_m: np.ndarray, config: RigConfig | None = None) -> Normalisation:
+    """Fit a model into the scene as ``config.framing`` asks (see the module docstring). Pure.
+
+    ``extent``: the scale at which the median image extent over the training views is
+    ``target_extent``, or the largest smaller scale at which the model stays inside
+    ``max_radius`` and ``frame_margin`` inside the image from every view of the band
+    (:func:`frame_check_poses`). ``sphere``: the model's farthest point at radius 1.
+    """
+    config = config or RigConfig()
+    config.validate()
+    sphere = Normalisation.fit(points_m)
+    centred = support_points(np.asarray(points_m, dtype=np.float64).reshape(-1, 3) - np.array(sphere.centre))
+    training = training_poses(config)
+    checks = frame_check_poses(config)
+
+    def median_extent(scale: float) -> float:
+        return float(np.median(image_extents(centred * scale, training, config.camera_angle_x)))
+
+    def fits(scale: float) -> str:
+        if scale * sphere.radius_m > config.max_radius + 1e-12:
+            return "radius"
+        boxes = image_boxes(centred * scale, checks, config.camera_angle_x)
+        low, high = config.frame_margin, 1.0 - config.frame_margin
+        return "" if boxes[:, :2].min() >= low and boxes[:, 2:].max() <= high else "frame"
+
+    scale, limited = sphere.scale, ""
+    if config.framing == "extent":
+        # the extent grows monotonically with the scale (about linearly): a few secant steps, then
+        # bisection to a tight bracket
+        low, high = 0.0, sphere.scale
+        while median_extent(high) < config.target_extent:
+            low, high = high, high * 2.0
+        for _ in range(60):
+            middle = 0.5 * (low + high)
+            if median_extent(middle) < config.target_extent:
+                low = middle
+            else:
+                high = middle
+            if high - low <= 1e-7 * high:
+                break
+        scale = 0.5 * (low + high)
+        if fits(scale):
+            low, high = 0.0, scale
+            for _ in range(60):
+                middle = 0.5 * (low + high)
+                if fits(middle):
+                    high = middle
+                else:
+                    low = middle
+                if high - low <= 1e-7 * high:
+                    break
+            scale, limited = low, fits(high)  # the constraint that binds just above the scale taken
+    extents = image_extents(centred * scale, training, config.camera_angle_x)
+    return Normalisation(sphere.centre, float(scale), sphere.radius_m, config.framing,
+                         round(float(np.median(extents)), 6), round(float(extents.max()), 6), limited)

@@ -178,13 +178,12 @@ def test_build_after_another_scene_reset_blender(tmp_path: Path) -> None:
     from madgen.ldraw import Library, load_assembly
     from madgen.profiles import load_profile
     from madgen.render import RenderSession
-    from madgen.rig import DEFAULT_CAMERA_ANGLE_X
 
     out = tmp_path / "again"
     first = build(out, train_views="0", test_good=0, test_per_defect=0)
     assert first.rendered == 1 and not first.failures
     gorilla = load_assembly(REPO / "scenes" / "01Gorilla.ldr", library=Library(use_env=False))
-    RenderSession(gorilla, load_profile("ci"), DEFAULT_CAMERA_ANGLE_X).close()
+    RenderSession(gorilla, load_profile("ci")).close()
     (out / "06Bird" / "train" / "good" / "0.png").unlink()
     second = build(out, train_views="0", test_good=0, test_per_defect=0)
     assert second.rendered == 1 and not second.failures

@@ -16,7 +16,7 @@ from madgen.defects.coverage import coverage_mask  # noqa: E402
 from madgen.ldraw import Library, load_assembly  # noqa: E402
 from madgen.profiles import load_profile  # noqa: E402
 from madgen.render import RenderSession  # noqa: E402
-from madgen.rig import DEFAULT_CAMERA_ANGLE_X, sample_test_poses  # noqa: E402
+from madgen.rig import sample_test_poses  # noqa: E402
 
 from .conftest import REPO  # noqa: E402
 
@@ -27,7 +27,7 @@ PROFILE = load_profile("ci", {"resolution": 160, "samples": 8})
 def bird():
     scene = load_scene("Bird")
     assembly = load_assembly(scene.model, library=Library(use_env=False))
-    with RenderSession(assembly, PROFILE, DEFAULT_CAMERA_ANGLE_X) as session:
+    with RenderSession(assembly, PROFILE) as session:
         yield scene, session
 
 
@@ -82,7 +82,7 @@ def test_plan_context_projection_matches_the_render() -> None:
     from madgen.rig import RigConfig
 
     assembly = load_assembly(load_scene("Bird").model, library=Library(use_env=False))
-    with RenderSession(assembly, load_profile("ci"), DEFAULT_CAMERA_ANGLE_X) as session:
+    with RenderSession(assembly, load_profile("ci")) as session:
         for pose in sample_test_poses(2, 5, RigConfig(test_object_rotation=True)):
             ids = session.render_ids(pose)
             context = PlanContext(assembly, pose, 128, session.normalisation, {}, good_instance_ids=ids)
@@ -106,7 +106,7 @@ def fidelity() -> dict[str, list[float]]:
     registry = load_registry(use_entry_points=False)
     poses = sample_test_poses(FIDELITY_POSES, seed=2024)
     scores: dict[str, list[float]] = {}
-    with RenderSession(assembly, PROFILE, DEFAULT_CAMERA_ANGLE_X) as session:
+    with RenderSession(assembly, PROFILE) as session:
         goods = [session.render(pose, seed=number) for number, pose in enumerate(poses)]
         for name in ("Burrs", "Missing", "Stains"):
             for number, (pose, good) in enumerate(zip(poses, goods)):

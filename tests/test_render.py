@@ -40,7 +40,7 @@ def two_bricks(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def session(two_bricks):
     assembly = load_assembly(two_bricks, library=Library(use_env=False))
-    with RenderSession(assembly, CI, DEFAULT_CAMERA_ANGLE_X) as render_session:
+    with RenderSession(assembly, CI) as render_session:
         yield assembly, render_session
 
 

@@ -103,3 +103,82 @@ def test_view_selection(text, expected) -> None:
 def test_bad_view_selection(text) -> None:
     with pytest.raises(MadgenError, match="--views"):
         parse_views(text, 5)
+
+
+# --- framing: the object fills the image as MAD-Sim's objects do (pure, no render) ---------------
+
+def _model_points(category: str) -> np.ndarray:
+    from madgen.categories import load_category_assembly
+    from madgen.ldraw import Library
+    from madgen.ldraw.frames import model_points_m
+
+    return model_points_m(load_category_assembly(category, Library(use_env=False))[1])
+
+
+def test_support_points_keep_every_view_extent() -> None:
+    from madgen.rig import image_extents, support_points
+
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(20_000, 3)) * [0.6, 0.3, 0.2]
+    support = support_points(points)
+    assert len(support) < 2_000
+    poses = training_poses()
+    full = image_extents(points, poses, DEFAULT_CAMERA_ANGLE_X)
+    np.testing.assert_allclose(image_extents(support, poses, DEFAULT_CAMERA_ANGLE_X), full, atol=2e-3)
+
+
+def test_image_extents_of_a_centred_segment_match_the_pinhole_formula() -> None:
+    from madgen.rig import image_extents
+
+    pose = training_poses()[72]  # azimuth 0, elevation 0: looking along +Y
+    points = np.array([[-0.5, 0.0, 0.0], [0.5, 0.0, 0.0]])
+    expected = 1.0 / (4.0 * 2 * math.tan(0.5 * DEFAULT_CAMERA_ANGLE_X))
+    assert image_extents(points, [pose], DEFAULT_CAMERA_ANGLE_X)[0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("category", ["01Gorilla", "05Whale", "13Pheonix", "15Parrot"])
+def test_extent_framing_reaches_the_target_and_keeps_every_view_in_frame(category) -> None:
+    from madgen.rig import frame_model, image_boxes, image_extents
+
+    points = _model_points(category)
+    rig = RigConfig()
+    norm = frame_model(points, rig)
+    assert norm.framing == "extent" and norm.limited_by == ""
+    scene = norm.apply(points)
+    assert np.median(image_extents(scene, training_poses(rig), rig.camera_angle_x)) == pytest.approx(0.67, abs=2e-3)
+    assert norm.median_extent == pytest.approx(0.67, abs=1e-3)
+    assert np.linalg.norm(scene, axis=1).max() <= rig.max_radius
+    # test views, with the object rotated too, never crop the object
+    tests = sample_test_poses(300, seed=11, config=RigConfig(test_object_rotation=True))
+    boxes = image_boxes(scene, tests, rig.camera_angle_x)
+    assert boxes[:, :2].min() >= 0.0 and boxes[:, 2:].max() <= 1.0
+    # the older unit-sphere fit is still there, and frames the object smaller
+    sphere = frame_model(points, RigConfig(framing="sphere"))
+    assert sphere.radius == pytest.approx(1.0) and sphere.median_extent < norm.median_extent
+
+
+def test_framing_gives_way_to_the_frame_and_the_radius() -> None:
+    from madgen.rig import frame_model, frame_check_poses, image_boxes
+
+    points = np.array([[-1.0, 0, 0], [1.0, 0, 0], [0, -0.1, 0], [0, 0.1, 0], [0, 0, -0.1], [0, 0, 0.1]])
+    rig = RigConfig(target_extent=0.95, frame_margin=0.05)
+    norm = frame_model(points, rig)
+    assert norm.limited_by == "frame" and norm.median_extent < 0.95
+    boxes = image_boxes(norm.apply(points), frame_check_poses(rig), rig.camera_angle_x)
+    assert boxes[:, :2].min() >= 0.05 - 1e-6 and boxes[:, 2:].max() <= 0.95 + 1e-6
+    small = frame_model(points, RigConfig(target_extent=0.9, max_radius=0.5, frame_margin=0.0))
+    assert small.limited_by == "radius" and small.radius == pytest.approx(0.5, rel=1e-5)
+
+
+def test_normalisation_round_trips_through_json() -> None:
+    from madgen.rig import frame_model
+
+    norm = frame_model(np.random.default_rng(1).normal(size=(50, 3)))
+    assert Normalisation.from_dict(json.loads(json.dumps(norm.to_dict()))) == norm
+
+
+@pytest.mark.parametrize("key, value", [("framing", "boxy"), ("target_extent", 0.99), ("max_radius", 5.0),
+                                        ("frame_margin", 0.5)])
+def test_bad_framing_settings(key, value) -> None:
+    with pytest.raises(MadgenError, match=key):
+        RigConfig(**{key: value}).validate()

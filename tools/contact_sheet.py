@@ -34,13 +34,13 @@ def main() -> None:
     library = Library()
     sheet_views = [24 * ring + azimuth for ring in (1, 3, 5, 7) for azimuth in (0, 4, 8, 12, 16, 20)]
     assembly = load_assembly(load_scene("01Gorilla").model, library=library)
-    with RenderSession(assembly, profile, rig.camera_angle_x) as session:
+    with RenderSession(assembly, profile, rig) as session:
         views = session.render_many([poses[i] for i in sheet_views], sheet_views)
     write_png_atomic(args.out / "contact_sheet.png", grid([composite_on_white(v.rgba) for v in views], 6))
     tiles, labels = [], []
     for category in CATEGORIES:
         assembly = load_assembly(load_scene(category).model, library=library)
-        with RenderSession(assembly, profile, rig.camera_angle_x) as session:
+        with RenderSession(assembly, profile, rig) as session:
             view = session.render(poses[24 * 3 + 3], seed=0)
         tiles.append(composite_on_white(view.rgba))
         labels.append(category)

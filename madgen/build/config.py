@@ -91,7 +91,10 @@ class BuildConfig:
         if len(set(self.defects)) != len(self.defects):
             raise bad("defects", "a list without repeats")
         Shard.parse(self.shard)
-        self.rig.validate()
+        try:
+            self.rig.validate()
+        except MadgenError as exc:
+            raise MadgenError(f"{where}: {exc}") from None
         return self
 
     @property
@@ -156,6 +159,10 @@ def _rig(value: Any, where: str) -> RigConfig:
         try:
             if kind == "bool":
                 if not isinstance(item, bool):
+                    raise ValueError(item)
+                values[key] = item
+            elif kind == "str":
+                if not isinstance(item, str):
                     raise ValueError(item)
                 values[key] = item
             else:

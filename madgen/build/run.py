@@ -27,7 +27,9 @@ from ..dataset.transforms import write_transforms
 from ..defects.registry import load_registry
 from ..errors import MadgenError
 from ..ldraw import Library, load_assembly
+from ..ldraw.frames import model_points_m
 from ..profiles import load_profile
+from ..rig import Normalisation, frame_model
 from ..runner import Failure, Task, make_runner
 from .config import BuildConfig
 from .plan import TRAIN, CategoryPlan, WorkUnit, plan_category, shard_units, work_units
@@ -113,10 +115,12 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
     ldraw_dirs = tuple(str(Path(d).expanduser().resolve()) for d in config.ldraw_dirs)
     library = Library(list(ldraw_dirs) or None)
     models = _model_sources(config)
+    normalisations: dict[str, Normalisation] = {}
     for category, model in models.items():
-        load_assembly(model, library=library)  # fail on a missing part before any rendering
+        assembly = load_assembly(model, library=library)  # fail on a missing part before any rendering
         if category not in CATEGORIES:
             load_model_scene(model, category)  # and on a bad <model>.yaml
+        normalisations[category] = frame_model(model_points_m(assembly), config.rig)
     templates = {entry.name: entry.template.to_dict() for entry in defect_types}
     provenance = madgen_provenance(library)
     fingerprints = {}
@@ -156,7 +160,8 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
             tasks.append((unit, pending))
     total = sum(len(pending) for _, pending in tasks)
     settings = WorkerSettings(str(out), profile.to_dict(), asdict(config.rig), {c: str(m) for c, m in models.items()},
-                              fingerprints, tuple(config.templates), tuple(config.plugins), ldraw_dirs)
+                              fingerprints, tuple(config.templates), tuple(config.plugins), ldraw_dirs,
+                              normalisations={c: n.to_dict() for c, n in normalisations.items()})
 
     def on_result(result: UnitResult) -> None:
         report.rendered += len(result.records)
@@ -171,13 +176,15 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
         runner.run(settings, tasks, on_result, report.failures.append)
     for plan in plans:
         report.complete[plan.category] = _finalise(out, plan, units, fingerprints[plan.category], config,
-                                                   profile.to_dict(), templates, provenance)
+                                                   profile.to_dict(), templates, provenance,
+                                                   normalisations[plan.category])
     report.wall_seconds = time.perf_counter() - started
     return report
 
 
 def _finalise(out: Path, plan: CategoryPlan, units: list[WorkUnit], fingerprint: str, config: BuildConfig,
-              profile: dict[str, Any], templates: dict[str, Any], provenance: dict[str, Any]) -> bool:
+              profile: dict[str, Any], templates: dict[str, Any], provenance: dict[str, Any],
+              normalisation: Normalisation) -> bool:
     """Write transforms.json and manifest.json when every job of the category is done."""
     records: list[dict[str, Any]] = []
     for unit in units:
@@ -189,7 +196,7 @@ def _finalise(out: Path, plan: CategoryPlan, units: list[WorkUnit], fingerprint:
         records.extend(done)
     folder = out / plan.category
     train = [(job.index, job.pose) for job in plan.jobs if job.split == TRAIN]
-    write_transforms(folder, config.rig.camera_angle_x, train)
+    write_transforms(folder, config.rig.camera_angle_x, train, normalisation)
     blender = sorted({str(record.get("blender", "")) for record in records} - {""})
     resolved = {key: value for key, value in config.to_dict().items() if key not in EXECUTION_KEYS}
     document = make_manifest(plan.category, {
@@ -198,6 +205,7 @@ def _finalise(out: Path, plan: CategoryPlan, units: list[WorkUnit], fingerprint:
         "seed": config.seed,
         "profile": profile,
         "config": resolved,
+        "normalisation": normalisation.to_dict(),
         "defect_templates": templates,
     }, ({k: v for k, v in record.items() if k != "blender"} for record in records))
     write_manifest(folder, document)

@@ -24,7 +24,7 @@ from ..dataset.images import composite_on_white, mask_pixels, png_bytes
 from ..defects.registry import load_registry
 from ..ldraw import Library, load_assembly
 from ..profiles import RenderProfile
-from ..rig import RigConfig
+from ..rig import Normalisation, RigConfig
 from .plan import ViewJob, WorkUnit
 
 STATE_FOLDER = ".madgen"
@@ -43,6 +43,7 @@ class WorkerSettings:
     plugins: tuple[str, ...] = ()
     ldraw_dirs: tuple[str, ...] = ()
     threads: int = 0
+    normalisations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,8 +94,9 @@ class _SessionCache:
     def get(self, settings: WorkerSettings, category: str) -> tuple[Any, float]:
         from ..render import RenderSession  # deferred: the only bpy import
 
+        normalisation = settings.normalisations.get(category)
         key = json.dumps([category, settings.models[category], settings.profile, settings.rig, settings.threads,
-                          list(settings.ldraw_dirs)], sort_keys=True)
+                          list(settings.ldraw_dirs), normalisation], sort_keys=True)
         if key == self.key and self.session.alive:
             return self.session, 0.0
         if self.session is not None:
@@ -108,7 +110,8 @@ class _SessionCache:
             profile = replace(profile, threads=settings.threads)
         rig = RigConfig(**settings.rig)
         assembly = load_assembly(Path(settings.models[category]), library=library)
-        self.session = RenderSession(assembly, profile, rig.camera_angle_x)
+        self.session = RenderSession(assembly, profile, rig,
+                                     Normalisation.from_dict(normalisation) if normalisation else None)
         self.key = key
         return self.session, self.session.build_seconds
 

@@ -10,7 +10,12 @@ rotation of -90 degrees about X, i.e. ``(x, y, z) -> (x, z, -y)``. ``R`` is a pr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from .assembly import Assembly
 
 #: Metres per LDraw unit (1 LDU = 0.4 mm).
 LDU_IN_METRES = 0.0004
@@ -43,3 +48,12 @@ def transform_to_blender(transform: np.ndarray, scale: float = LDU_IN_METRES) ->
     inverse = np.eye(4)
     inverse[:3, :3] = LDRAW_TO_BLENDER_ROTATION.T / scale
     return convert @ np.asarray(transform, dtype=np.float64) @ inverse
+
+
+def model_points_m(assembly: "Assembly") -> np.ndarray:
+    """Every placed vertex of a model in Blender metres (for framing and normalisation)."""
+    chunks = []
+    for part_id in sorted({instance.part_id for instance in assembly.instances}):
+        if len(assembly.meshes[part_id].vertices):
+            chunks.append(points_to_blender(assembly.world_vertices(part_id).reshape(-1, 3)))
+    return np.concatenate(chunks) if chunks else np.zeros((0, 3))

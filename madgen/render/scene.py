@@ -20,6 +20,7 @@ import numpy as np
 
 from ..ldraw import Assembly, PartMesh, points_to_blender, transform_to_blender
 from ..ldraw.colours import EDGE_COLOUR, MAIN_COLOUR
+from ..ldraw.frames import model_points_m  # noqa: F401  (re-exported)
 from ..rig import Normalisation
 from . import compat
 from .materials import make_material
@@ -90,15 +91,6 @@ class BlenderScene:
         rotation = np.eye(4)
         rotation[:2, :2] = [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
         self.root.matrix_world = compat.to_matrix(rotation @ self.normalisation.matrix())
-
-
-def model_points_m(assembly: Assembly) -> np.ndarray:
-    """Every placed vertex of the model in Blender metres (for normalisation)."""
-    chunks = []
-    for part_id in sorted({instance.part_id for instance in assembly.instances}):
-        if len(assembly.meshes[part_id].vertices):
-            chunks.append(points_to_blender(assembly.world_vertices(part_id).reshape(-1, 3)))
-    return np.concatenate(chunks) if chunks else np.zeros((0, 3))
 
 
 class _MeshFactory:

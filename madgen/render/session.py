@@ -32,7 +32,7 @@ from ..defects.coverage import point_sample
 from ..errors import MadgenError
 from ..ldraw import Assembly
 from ..profiles import RenderProfile
-from ..rig import CameraPose, Normalisation
+from ..rig import CameraPose, Normalisation, RigConfig, frame_model
 from . import compat
 from .lighting import add_studio
 from .materials import make_instance_id_material
@@ -121,16 +121,17 @@ def _read_rgba(path: Path) -> np.ndarray:
 class RenderSession:
     """Holds one category's Blender scene and renders views of it."""
 
-    def __init__(self, assembly: Assembly, profile: RenderProfile, camera_angle_x: float,
+    def __init__(self, assembly: Assembly, profile: RenderProfile, rig: RigConfig | None = None,
                  normalisation: Normalisation | None = None) -> None:
         if len(assembly.instances) > MAX_INSTANCES:
             raise MadgenError(f"{assembly.source}: {len(assembly.instances)} parts; the mask pass supports "
                               f"at most {MAX_INSTANCES}")
         self.profile = profile
         self.assembly = assembly
-        self.normalisation = normalisation or Normalisation.fit(model_points_m(assembly))
+        rig = rig or RigConfig()
+        self.normalisation = normalisation or frame_model(model_points_m(assembly), rig)
         started = time.perf_counter()
-        self.built: BlenderScene = build_scene(assembly, self.normalisation, profile.part_gap_ldu, camera_angle_x)
+        self.built: BlenderScene = build_scene(assembly, self.normalisation, profile.part_gap_ldu, rig.camera_angle_x)
         self.rgb_scene = self.built.scene
         add_studio(self.rgb_scene)
         _configure_common(self.rgb_scene, profile)
