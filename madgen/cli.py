@@ -167,6 +167,45 @@ def stats(folder: Path | None, images: Path | None, ldraw_dir: tuple[str, ...]) 
 
 
 @cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--iou", "iou_per_type", default=0, show_default=True, type=click.IntRange(0, 100_000),
+              help="Re-render the defect-free twin of this many images per defect type and category to measure "
+                   "mask IoU (madgen builds only; needs Blender).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--check", is_flag=True, help="Exit with status 1 when a target is missed.")
+@click.option("--ldraw-dir", multiple=True, type=click.Path(), help=_LDRAW_DIR_HELP)
+def fidelity(folder: Path, iou_per_type: int, as_json: bool, check: bool, ldraw_dir: tuple[str, ...]) -> None:
+    """How much FOLDER looks like MAD-Sim: object extent and coverage, defect mask areas per category and type.
+
+    FOLDER is a dataset root or one category (ours or a MAD-Sim download). The MAD-Sim reference row and
+    the targets are printed beside the measurements."""
+    from .dataset.fidelity import category_folders, dataset_report, report_misses, report_rows
+
+    ious = None
+    if iou_per_type:
+        from .defect_views import twin_mask_ious
+
+        ious = {}
+        library = _library(ldraw_dir) if ldraw_dir else None
+        for category_folder in category_folders(folder):
+            progress = ProgressLine(f"iou {category_folder.name}")
+            ious[category_folder.name] = twin_mask_ious(category_folder, iou_per_type, library, progress)
+            progress.finish()
+    report = dataset_report(folder, ious)
+    misses = report_misses(report)
+    if as_json:
+        click.echo(json.dumps(report, indent=1))
+    else:
+        header, rows = report_rows(report)
+        click.echo(format_table(header, rows, right_align=tuple(range(2, len(header)))))
+        click.echo("extent, coverage: medians over test images (object: darkest channel under "
+                   f"{report['object_level']}); mask: share of the image, over anomalous images")
+        click.echo("targets: all met" if not misses else "targets missed:\n  " + "\n  ".join(misses))
+    if check and misses:
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--category", help="A MAD category (01Gorilla, Gorilla, gorilla or 1).")
 @click.option("--model", type=click.Path(path_type=Path), help="Any LDraw model file instead of a category.")
 @click.option("--views", default="all", show_default=True, help="Training views: all, N, START:STOP[:STEP].")
@@ -211,6 +250,12 @@ def render(category: str | None, model: Path | None, views: str, profile: str, o
 @click.option("--train-views", default=None, help="Training views: all, N, START:STOP[:STEP] [default: all].")
 @click.option("--test-good", default=None, type=int, help="Good test images [default: 90].")
 @click.option("--test-per-defect", default=None, type=int, help="Test images per defect type [default: 80].")
+@click.option("--val-good", default=None, type=int,
+              help="Good images of a validation set in val/test/good (own seeds, poses apart from the test "
+                   "poses; PAD's loaders ignore val/) [default: 0].")
+@click.option("--val-per-defect", default=None, type=int,
+              help="Validation images per defect type in val/test/<type> with masks in val/ground_truth "
+                   "[default: 0].")
 @click.option("--executor", default=None, type=click.Choice(["local", "ray"]), help="Runner [default: local].")
 @click.option("--workers", default=None, type=int, help="Worker processes (local) or concurrent tasks (Ray); "
               "0 picks for the machine.")
@@ -221,7 +266,8 @@ def render(category: str | None, model: Path | None, views: str, profile: str, o
 def build(categories: tuple[str, ...], all_categories: bool, model: Path | None, name: str | None, out: str | None,
           profile: str | None, overrides: tuple[str, ...], seed: int | None, config_file: Path | None,
           defect_names: str | None, templates: tuple[str, ...], plugins: tuple[str, ...], train_views: str | None,
-          test_good: int | None, test_per_defect: int | None, executor: str | None, workers: int | None,
+          test_good: int | None, test_per_defect: int | None, val_good: int | None, val_per_defect: int | None,
+          executor: str | None, workers: int | None,
           address: str | None, shard: str | None, chunk_size: int | None, ldraw_dir: tuple[str, ...]) -> None:
     """Build MAD-Sim-format datasets: train/test splits, masks, transforms.json and manifest.json."""
     names = [piece.strip() for item in categories for piece in item.split(",") if piece.strip()]
@@ -232,7 +278,8 @@ def build(categories: tuple[str, ...], all_categories: bool, model: Path | None,
         "profile": profile, "overrides": parse_overrides(overrides) or None, "seed": seed,
         "defects": tuple(d.strip() for d in defect_names.split(",") if d.strip()) if defect_names else None,
         "templates": templates, "plugins": plugins, "train_views": train_views, "test_good": test_good,
-        "test_per_defect": test_per_defect, "executor": executor, "workers": workers, "address": address,
+        "test_per_defect": test_per_defect, "val_good": val_good, "val_per_defect": val_per_defect,
+        "executor": executor, "workers": workers, "address": address,
         "shard": shard, "chunk_size": chunk_size, "ldraw_dirs": ldraw_dir,
     }
     config = resolve_config(config_file, options)

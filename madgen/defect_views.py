@@ -16,21 +16,25 @@ is ever returned with an empty mask.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
 from .categories import Scene
 from .dataset.images import composite_on_white
 from .defects import DefectPlan, DefectType, MaskLayers, PlanContext
+from .defects.attributes import defect_attributes
 from .defects.coverage import coverage_mask
 from .defects.fidelity import mask_iou
 from .errors import MadgenError
-from .ldraw import Assembly
+from .ldraw import Assembly, Library, load_assembly
+from .ldraw.frames import model_points_m
 from .render import RenderSession
 from .render.defects import BlenderDefectScene
 from .render.session import IdLayers
-from .rig import CameraPose
+from .rig import CameraPose, Normalisation, RigConfig
 
 #: The most visible draws scored before the best of them is taken.
 CONTRAST_CANDIDATES = 6
@@ -50,6 +54,7 @@ class DefectImage:
     rgb_seconds: float
     mask_seconds: float
     score: float = 1.0
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 def visible_pixel_counts(instance_ids: np.ndarray) -> dict[int, int]:
@@ -167,7 +172,79 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
             if mask.sum() < needed:
                 continue
             view = session.render_many([pose], [seed], ids=False)[0]
-        return DefectImage(plan, view.rgba, mask, attempts, view.rgb_seconds, id_seconds, score)
+        final_ids, final_added, final_stain = final.point_sampled()
+        attributes = defect_attributes(plan, mask, search_good.instance_ids, final_ids, final_added, final_stain,
+                                       session.assembly)
+        return DefectImage(plan, view.rgba, mask, attempts, view.rgb_seconds, id_seconds, score, attributes)
     raise MadgenError(f"defect type {defect.name}: no draw of {defect.template.max_attempts} covered "
                       f"min_visible_px ({needed} px) at this pose (best {largest} px); raise max_attempts or "
                       f"lower min_visible_px in {defect.template.source}")
+
+
+def twin_mask_ious(folder: Path, per_type: int, library: Library | None = None,
+                   progress: Callable[[int, int, float], None] | None = None) -> dict[str, list[float]]:
+    """Mask fidelity of a madgen-built category, measured by re-rendering defect-free twins.
+
+    For the first ``per_type`` images of each defect type (by index), the defect-free view of the
+    same pose and seed is rendered with the settings the manifest records; the IoU of the image's
+    mask with the pixels that differ (:func:`madgen.defects.fidelity.mask_iou`, specks ignored when
+    the profile does not denoise) is the image's fidelity. Needs the manifest and the model.
+    """
+    from .categories import CATEGORIES, load_scene
+    from .dataset.digest import file_sha256
+    from .dataset.manifest import read_manifest
+    from .profiles import RenderProfile
+
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    config = manifest.get("config", {})
+    category = str(manifest.get("category", folder.name))
+    if category in CATEGORIES and not config.get("model"):
+        model = load_scene(category).model
+    elif config.get("model"):
+        model = Path(str(config["model"])).expanduser()
+    else:
+        raise MadgenError(f"{folder / 'manifest.json'}: names no model to re-render {category} from")
+    if not model.is_file():
+        raise MadgenError(f"{folder / 'manifest.json'}: model {model} not found; cannot re-render")
+    recorded = (manifest.get("model") or {}).get("sha256")
+    if recorded and recorded != file_sha256(model):
+        raise MadgenError(f"{model}: differs from the model {category} was built from (sha256 in the manifest); "
+                          "re-rendered twins would not match")
+    library = library or Library([str(d) for d in config.get("ldraw_dirs", [])] or None)
+    assembly = load_assembly(model, library=library)
+    profile = RenderProfile(**manifest["profile"])
+    rig = RigConfig(**config.get("rig", {}))
+    recorded_norm = manifest.get("normalisation")
+    normalisation = Normalisation.from_dict(recorded_norm) if recorded_norm else None
+    if normalisation is None:  # a build from before framing: the unit-sphere fit
+        normalisation = Normalisation.fit(model_points_m(assembly))
+    chosen: dict[str, list[dict]] = {}
+    for record in manifest["files"]:
+        if record.get("mask") and record.get("defect"):
+            split = str(record["split"]).split("/", 1)[1]
+            chosen.setdefault(split, []).append(record)
+    jobs = [(split, record) for split, records in sorted(chosen.items())
+            for record in sorted(records, key=lambda r: int(r["index"]))[:per_type]]
+    result: dict[str, list[float]] = {split: [] for split in chosen}
+    started = time.perf_counter()
+    with RenderSession(assembly, profile, rig, normalisation) as session:
+        for number, (split, record) in enumerate(jobs):
+            pose = CameraPose.from_dict(record["pose"])
+            good = composite_on_white(session.render_many([pose], [int(record["seed"])], ids=False)[0].rgba)
+            defective = _read_rgb(folder / record["file"])
+            mask = _read_rgb(folder / record["mask"])[:, :, 0] > 127
+            result[split].append(mask_iou(good, defective, mask, despeckle=not profile.denoise))
+            if progress is not None:
+                progress(number + 1, len(jobs), time.perf_counter() - started)
+    return result
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except OSError as exc:
+        raise MadgenError(f"{path}: unreadable image ({exc})") from None

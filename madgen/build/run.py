@@ -134,7 +134,8 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
         })
     plans: list[CategoryPlan] = [
         plan_category(category, config.seed, config.rig, config.train_views, config.test_good,
-                      [entry.name for entry in defect_types], config.test_per_defect)
+                      [entry.name for entry in defect_types], config.test_per_defect, config.val_good,
+                      config.val_per_defect)
         for category in models
     ]
     units = work_units(plans, config.chunk_size)
@@ -177,14 +178,14 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
     for plan in plans:
         report.complete[plan.category] = _finalise(out, plan, units, fingerprints[plan.category], config,
                                                    profile.to_dict(), templates, provenance,
-                                                   normalisations[plan.category])
+                                                   normalisations[plan.category], models[plan.category])
     report.wall_seconds = time.perf_counter() - started
     return report
 
 
 def _finalise(out: Path, plan: CategoryPlan, units: list[WorkUnit], fingerprint: str, config: BuildConfig,
               profile: dict[str, Any], templates: dict[str, Any], provenance: dict[str, Any],
-              normalisation: Normalisation) -> bool:
+              normalisation: Normalisation, model: Path) -> bool:
     """Write transforms.json and manifest.json when every job of the category is done."""
     records: list[dict[str, Any]] = []
     for unit in units:
@@ -205,6 +206,7 @@ def _finalise(out: Path, plan: CategoryPlan, units: list[WorkUnit], fingerprint:
         "seed": config.seed,
         "profile": profile,
         "config": resolved,
+        "model": {"file": model.name, "sha256": file_sha256(model)},
         "normalisation": normalisation.to_dict(),
         "defect_templates": templates,
     }, ({k: v for k, v in record.items() if k != "blender"} for record in records))
@@ -217,7 +219,7 @@ def describe_extra_files(out: Path, plan: CategoryPlan) -> list[str]:
     folder = out / plan.category
     planned = {job.image_path for job in plan.jobs} | {job.mask_path for job in plan.jobs if job.mask_path}
     extra = []
-    for top in ("train", "test", "ground_truth"):
+    for top in ("train", "test", "ground_truth", "val"):
         base = folder / top
         if base.is_dir():
             extra += [str(p.relative_to(folder)) for p in base.rglob("*.png")
