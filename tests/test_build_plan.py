@@ -112,3 +112,24 @@ def test_units_round_trip_through_json() -> None:
 
 def test_config_defaults_are_valid() -> None:
     BuildConfig().validate()
+
+
+def test_validation_poses_and_seeds_are_apart_from_the_test_split() -> None:
+    import numpy as np
+
+    from madgen.rig import angular_distance_deg
+
+    rig = RigConfig()
+    plan = plan_category("06Bird", 3, rig, "0:216:10", 20, ["Burrs", "Stains"], 20, 20, 20)
+    test = [job for job in plan.jobs if job.split.startswith("test/")]
+    val = [job for job in plan.jobs if job.split.startswith("val/")]
+    assert len(test) == 60 and len(val) == 60
+    assert {job.split for job in val} == {"val/test/good", "val/test/Burrs", "val/test/Stains"}
+    assert {job.mask_path for job in val if job.defect} >= {"val/ground_truth/Burrs/0_mask.png"}
+    assert not {job.seed for job in val} & {job.seed for job in test}
+    gaps = angular_distance_deg(np.array([j.pose.view_direction() for j in val]),
+                                np.array([j.pose.view_direction() for j in test]))
+    assert gaps.min() >= rig.test_min_angle_deg
+    # the test split is the same with or without a validation set
+    plain = plan_category("06Bird", 3, rig, "0:216:10", 20, ["Burrs", "Stains"], 20)
+    assert [j.to_dict() for j in plain.jobs] == [j.to_dict() for j in plan.jobs if not j.split.startswith("val/")]

@@ -62,9 +62,30 @@ def test_layout_manifest_validate_verify(clean: Path) -> None:
     burrs = next(f for f in manifest["files"] if f["split"] == "test/Burrs")
     assert burrs["defect"]["type"] == "Burrs" and burrs["mask"] == "ground_truth/Burrs/0_mask.png"
     assert len(burrs["pose"]["matrix"]) == 4 and len(burrs["sha256"]) == 64
-    frames = json.loads((folder / "transforms.json").read_text())["frames"]
+    attributes = burrs["attributes"]
+    assert attributes["mask_px"] > 0 and attributes["instances"] and attributes["parts"]
+    assert attributes["mask_fraction"] == pytest.approx(attributes["mask_px"] / 128 ** 2, abs=1e-6)
+    assert attributes["contrast_delta_e"] >= 0 and isinstance(attributes["touches_outline"], bool)
+    transforms = json.loads((folder / "transforms.json").read_text())
+    frames = transforms["frames"]
     assert [f["file_path"] for f in frames] == [f"train/good/{i}.png" for i in (0, 54, 108, 162)]
+    # the framing is recorded where a user looks for it: the same scale in transforms and manifest
+    assert manifest["normalisation"]["framing"] == "extent"
+    assert manifest["normalisation"]["median_extent"] == pytest.approx(0.67, abs=1e-3)
+    assert transforms["madgen_normalisation"] == manifest["normalisation"]
+    assert manifest["model"]["file"] == "06Bird.ldr" and len(manifest["model"]["sha256"]) == 64
     assert json.loads((clean / "madgen_build.json").read_text())["chunk_size"] == 2
+
+
+def test_validation_split_is_beside_test_and_apart_from_it(tmp_path: Path) -> None:
+    out = tmp_path / "val"
+    report = build(out, train_views="0", test_good=1, test_per_defect=0, val_good=1, val_per_defect=1)
+    assert not report.failures and report.complete == {"06Bird": True}
+    folder = out / "06Bird"
+    names = set(tree(folder))
+    assert {"val/test/good/0.png", "val/test/Stains/0.png", "val/ground_truth/Stains/0_mask.png"} <= names
+    assert not any(n.startswith(("test/Stains", "ground_truth/")) for n in names)
+    assert validate(out).ok and verify(out).ok
 
 
 def test_rerun_skips_and_repairs(clean: Path, tmp_path: Path) -> None:

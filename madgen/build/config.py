@@ -59,6 +59,8 @@ class BuildConfig:
     train_views: str = "all"
     test_good: int = 90
     test_per_defect: int = 80
+    val_good: int = 0
+    val_per_defect: int = 0
     defects: tuple[str, ...] = BUILTIN_TYPES
     templates: tuple[str, ...] = ()
     plugins: tuple[str, ...] = ()
@@ -79,7 +81,7 @@ class BuildConfig:
             raise MadgenError(f"{where}: key 'categories': give at least one category (or a model)")
         if self.model is not None and self.categories:
             raise MadgenError(f"{where}: give either 'categories' or 'model', not both")
-        for key in ("test_good", "test_per_defect"):
+        for key in ("test_good", "test_per_defect", "val_good", "val_per_defect"):
             if not 0 <= getattr(self, key) <= 100_000:
                 raise bad(key, "an integer within 0..100000")
         if not 1 <= self.chunk_size <= 1024:
@@ -114,7 +116,7 @@ class BuildConfig:
 
 _FIELDS = {f.name for f in fields(BuildConfig)}
 _LIST_KEYS = {"categories", "defects", "templates", "plugins", "ldraw_dirs"}
-_INT_KEYS = {"seed", "test_good", "test_per_defect", "workers", "chunk_size"}
+_INT_KEYS = {"seed", "test_good", "test_per_defect", "val_good", "val_per_defect", "workers", "chunk_size"}
 _RIG_TYPES = {f.name: f.type for f in fields(RigConfig)}
 
 

@@ -20,11 +20,15 @@ from .config import Shard
 
 TRAIN = "train/good"
 TEST_GOOD = "test/good"
+#: The validation set's folder in a category: ``val/test/<split>`` and ``val/ground_truth/<type>``
+#: mirror the test split's layout, in a folder PAD's loaders never read.
+VAL = "val"
+VAL_GOOD = f"{VAL}/{TEST_GOOD}"
 
 
-def defect_split(defect: str) -> str:
-    """The test folder of a defect type (``test/Burrs``)."""
-    return f"test/{defect}"
+def defect_split(defect: str, validation: bool = False) -> str:
+    """The test folder of a defect type (``test/Burrs``, or ``val/test/Burrs`` for the validation set)."""
+    return f"{VAL}/test/{defect}" if validation else f"test/{defect}"
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,10 @@ class ViewJob:
     @property
     def mask_path(self) -> str | None:
         """Path of the mask, relative to the category folder (``None`` for good images)."""
-        return None if self.defect is None else f"ground_truth/{self.defect}/{self.index}_mask.png"
+        if self.defect is None:
+            return None
+        prefix = f"{VAL}/" if self.split.startswith(f"{VAL}/") else ""
+        return f"{prefix}ground_truth/{self.defect}/{self.index}_mask.png"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -101,19 +108,37 @@ class CategoryPlan:
 
 
 def plan_category(category: str, seed: int, rig: RigConfig, train_views: str | None, test_good: int,
-                  defects: Sequence[str], test_per_defect: int) -> CategoryPlan:
-    """Every job of ``category``: the selected training views, good test views, defective views."""
+                  defects: Sequence[str], test_per_defect: int, val_good: int = 0,
+                  val_per_defect: int = 0) -> CategoryPlan:
+    """Every job of ``category``: the selected training views, good test views, defective views, and
+    the validation set (``val_good`` good and ``val_per_defect`` defective views per type).
+
+    Validation views come from their own seed streams and keep ``rig.test_min_angle_deg`` from
+    every training view and from every test view, so no test pose is ever used for a choice.
+    """
     poses = training_poses(rig)
     jobs = [ViewJob(category, TRAIN, i, poses[i], derive_seed(seed, category, "train", i))
             for i in parse_views(train_views, len(poses))]
     good = sample_test_poses(test_good, derive_seed(seed, category, "test", "good"), rig, poses)
     jobs += [ViewJob(category, TEST_GOOD, i, pose, derive_seed(seed, category, TEST_GOOD, i))
              for i, pose in enumerate(good)]
+    test_poses = list(good)
     for defect in defects:
         split = defect_split(defect)
         defect_poses = sample_test_poses(test_per_defect, derive_seed(seed, category, "test", defect), rig, poses)
+        test_poses += defect_poses
         jobs += [ViewJob(category, split, i, pose, derive_seed(seed, category, split, i), defect)
                  for i, pose in enumerate(defect_poses)]
+    if val_good or val_per_defect:
+        avoid = poses + test_poses  # validation poses stay clear of training and test views
+        val = sample_test_poses(val_good, derive_seed(seed, category, VAL, "good"), rig, avoid)
+        jobs += [ViewJob(category, VAL_GOOD, i, pose, derive_seed(seed, category, VAL_GOOD, i))
+                 for i, pose in enumerate(val)]
+        for defect in defects if val_per_defect else ():
+            split = defect_split(defect, validation=True)
+            val = sample_test_poses(val_per_defect, derive_seed(seed, category, VAL, defect), rig, avoid)
+            jobs += [ViewJob(category, split, i, pose, derive_seed(seed, category, split, i), defect)
+                     for i, pose in enumerate(val)]
     return CategoryPlan(category, tuple(jobs))
 
 

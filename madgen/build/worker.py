@@ -142,7 +142,7 @@ def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None
     fingerprint = settings.fingerprints[unit.category]
 
     def keep(job: ViewJob, image: np.ndarray, mask: np.ndarray | None, plan: dict[str, Any] | None,
-             attempts: int) -> None:
+             attempts: int, attributes: dict[str, Any] | None = None) -> None:
         data = png_bytes(image)
         write_bytes_atomic(folder / job.image_path, data)
         record: dict[str, Any] = {"file": job.image_path, "split": job.split, "index": job.index,
@@ -152,7 +152,7 @@ def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None
             mask_data = png_bytes(mask_pixels(mask))
             write_bytes_atomic(folder / job.mask_path, mask_data)
             record.update({"mask": job.mask_path, "mask_sha256": hashlib.sha256(mask_data).hexdigest(),
-                           "defect": plan, "attempts": attempts})
+                           "defect": plan, "attempts": attempts, "attributes": attributes or {}})
         records[job.image_path] = record
         write_json_atomic(record_path, {"unit": unit.unit_id, "category": unit.category,
                                         "items": [records[k] for k in sorted(records)]})
@@ -177,6 +177,7 @@ def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None
             image = render_defect(session, defect, job.pose, job.seed, scene, good)
             result.rgb_seconds += image.rgb_seconds
             result.mask_seconds += image.mask_seconds
-            keep(job, composite_on_white(image.rgba), image.mask, image.plan.to_dict(), image.attempts)
+            keep(job, composite_on_white(image.rgba), image.mask, image.plan.to_dict(), image.attempts,
+                 image.attributes)
     result.wall_seconds = time.perf_counter() - started
     return result

@@ -22,6 +22,9 @@ IMAGE_NAME = re.compile(r"^(0|[1-9][0-9]*)\.png$")
 MASK_NAME = re.compile(r"^(0|[1-9][0-9]*)_mask\.png$")
 CATEGORY_FOLDERS = {"train", "test", "ground_truth"}
 CATEGORY_FILES = {"transforms.json", "manifest.json"}
+#: madgen's validation set (``--val-good``/``--val-per-defect``): ``val/test`` and ``val/ground_truth``
+#: laid out like the test split; PAD's loaders never look there.
+VAL_FOLDER = "val"
 
 
 @dataclass
@@ -160,27 +163,8 @@ def _check_transforms(category: Path, train: dict[int, tuple[int, int]], report:
             report.problems.append(f"{category / 'train/good' / f'{index}.png'}: not listed in transforms.json")
 
 
-def validate_category(category: Path, report: ValidationReport) -> None:
-    """Check one category folder, adding its problems to ``report``."""
-    report.categories.append(category.name)
-    for entry in sorted(category.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir() and entry.name not in CATEGORY_FOLDERS:
-            report.problems.append(f"{entry}: unknown folder (expected train, test, ground_truth)")
-        elif entry.is_file() and entry.name not in CATEGORY_FILES and not entry.name.endswith((".json", ".txt", ".md")):
-            report.problems.append(f"{entry}: unexpected file")
-    train: dict[int, tuple[int, int]] = {}
-    train_root = category / "train"
-    if not (train_root / "good").is_dir():
-        report.problems.append(f"{train_root / 'good'}: missing")
-    if train_root.is_dir():
-        for entry in sorted(train_root.iterdir()):
-            if entry.name == "good" and entry.is_dir():
-                train = _check_images(entry, report)
-            elif not entry.name.startswith("."):
-                report.problems.append(f"{entry}: unknown entry (train holds only good/)")
-    test_root, truth_root = category / "test", category / "ground_truth"
+def _check_test_tree(test_root: Path, truth_root: Path, report: ValidationReport) -> None:
+    """Check a test tree: image folders under ``test_root``, each defect's masks under ``truth_root``."""
     defect_folders: set[str] = set()
     if not test_root.is_dir():
         report.problems.append(f"{test_root}: missing")
@@ -205,6 +189,36 @@ def validate_category(category: Path, report: ValidationReport) -> None:
                 report.problems.append(f"{entry}: unexpected (good images have no masks)")
             elif entry.name not in defect_folders:
                 report.problems.append(f"{entry}: no matching test/{entry.name} folder")
+
+
+def validate_category(category: Path, report: ValidationReport) -> None:
+    """Check one category folder, adding its problems to ``report``."""
+    report.categories.append(category.name)
+    for entry in sorted(category.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir() and entry.name not in CATEGORY_FOLDERS | {VAL_FOLDER}:
+            report.problems.append(f"{entry}: unknown folder (expected train, test, ground_truth; val for "
+                                   "madgen's validation set)")
+        elif entry.is_file() and entry.name not in CATEGORY_FILES and not entry.name.endswith((".json", ".txt", ".md")):
+            report.problems.append(f"{entry}: unexpected file")
+    train: dict[int, tuple[int, int]] = {}
+    train_root = category / "train"
+    if not (train_root / "good").is_dir():
+        report.problems.append(f"{train_root / 'good'}: missing")
+    if train_root.is_dir():
+        for entry in sorted(train_root.iterdir()):
+            if entry.name == "good" and entry.is_dir():
+                train = _check_images(entry, report)
+            elif not entry.name.startswith("."):
+                report.problems.append(f"{entry}: unknown entry (train holds only good/)")
+    _check_test_tree(category / "test", category / "ground_truth", report)
+    validation = category / VAL_FOLDER
+    if validation.is_dir():
+        for entry in sorted(validation.iterdir()):
+            if not entry.name.startswith(".") and entry.name not in ("test", "ground_truth"):
+                report.problems.append(f"{entry}: unknown entry (val holds test/ and ground_truth/)")
+        _check_test_tree(validation / "test", validation / "ground_truth", report)
     _check_transforms(category, train, report)
 
 

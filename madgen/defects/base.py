@@ -23,8 +23,8 @@ class StainBlob:
     """One ellipsoid of a stain in the target part's frame (LDU).
 
     ``axes`` holds the ellipsoid's unit axes as rows; ``radii`` its half-lengths along them.
-    The stain's opacity at a point is ``opacity * min(1, 2 * max_blobs(1 - |q|^2))`` with
-    ``q = axes @ (p - centre) / radii``.
+    The stain's opacity at a point is ``opacity * min(1, edge * max_blobs(1 - |q|^2))`` with
+    ``q = axes @ (p - centre) / radii`` (``edge`` 2 by default), lowered by its mottle.
     """
 
     centre: tuple[float, float, float]
@@ -42,8 +42,13 @@ class DefectScene(Protocol):
         """Attach a mesh (in the instance's part frame, LDU) in that part's colour; returns its label."""
 
     def add_stain(self, instance: int, blobs: Sequence[StainBlob], rgb: tuple[float, float, float],
-                  opacity: float) -> int:
-        """Blend a stain into one instance's surface; returns its label."""
+                  opacity: float, *, edge: float = 2.0, mottle: float = 0.0, mottle_scale: float = 1.0,
+                  spread: Sequence[int] = ()) -> int:
+        """Blend a stain into one instance's surface (blobs in its part frame, LDU) and into the
+        ``spread`` instances' surfaces where they enter the same blobs; returns its label.
+
+        ``edge``: how fast the opacity rises from the rim inwards; ``mottle`` (0..1): how much a
+        noise of ``mottle_scale`` features per metre (in the target's frame) breaks it up."""
 
 
 @dataclass

@@ -116,6 +116,30 @@ class PlanContext:
         return np.c_[focal * camera[:, 0] / depth + self.image_size / 2,
                      -focal * camera[:, 1] / depth + self.image_size / 2]
 
+    def pixels_per_ldu(self, points_model: np.ndarray) -> np.ndarray:
+        """How many image pixels one LDU spans at each model-frame point (facing the camera).
+
+        A defect sized in image-area terms is turned into LDU with it, so it covers the same share
+        of the image whatever the model's size or framing.
+        """
+        points = np.asarray(points_model, dtype=np.float64).reshape(-1, 3)
+        world = self.normalisation.apply((points * LDU_IN_METRES) @ LDRAW_TO_BLENDER_ROTATION.T)
+        world = world @ rotation_z(self.pose.object_rotation_deg)[:3, :3].T
+        camera = (np.c_[world, np.ones(len(world))] @ np.linalg.inv(self.pose.camera_to_world).T)[:, :3]
+        focal = 0.5 * self.image_size / np.tan(0.5 * self.pose.camera_angle_x)
+        return focal * LDU_IN_METRES * self.normalisation.scale / np.maximum(-camera[:, 2], 1e-9)
+
+    def instance_centres(self) -> np.ndarray:
+        """(instances, 3) centres of every placed part's box, in model LDU."""
+        return self.instance_boxes().mean(axis=1)
+
+    def instances_near(self, point_model: np.ndarray, radius: float) -> list[int]:
+        """Instances whose box comes within ``radius`` LDU of a model-frame point."""
+        boxes = self.instance_boxes()
+        nearest = np.clip(np.asarray(point_model, dtype=np.float64), boxes[:, 0], boxes[:, 1])
+        distance = np.linalg.norm(nearest - np.asarray(point_model, dtype=np.float64), axis=1)
+        return [int(i) for i in np.flatnonzero(distance <= radius)]
+
     def good_id_at(self, points_model: np.ndarray) -> np.ndarray:
         """What the defect-free view shows at each point's pixel (-1: background, -2: unknown)."""
         pixels = np.floor(self.project(points_model)).astype(np.int64)

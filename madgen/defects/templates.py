@@ -24,9 +24,15 @@ from typing import Any, Mapping
 
 from ..errors import MadgenError
 from ..yamlfile import read_yaml_mapping
+from .sizes import AreaSpec
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+def subkey(where: str, name: str) -> str:
+    """``where`` (``file: key 'params.x'``) narrowed to a sub-key (``file: key 'params.x.name'``)."""
+    return f"{where[:-1]}.{name}'" if where.endswith("'") else f"{where}.{name}"
 
 
 @dataclass(frozen=True)
@@ -53,20 +59,48 @@ class Number:
         return low, high
 
 
+#: The keys a palette entry may have when it is a mapping (a stain "look"), with their ranges.
+LOOK_KEYS = {"colour": None, "opacity": (0.05, 1.0), "edge": (0.5, 20.0), "mottle": (0.0, 0.9)}
+
+
 @dataclass(frozen=True)
 class Palette:
-    """A mapping of colour names to ``#RRGGBB`` values (at least one)."""
+    """A mapping of names to colours (at least one).
+
+    An entry is ``#RRGGBB``, or a *look*: ``{colour: "#RRGGBB", opacity: [low, high], edge: 2,
+    mottle: 0}``, where ``opacity`` overrides the template's, ``edge`` sharpens the outline (the
+    opacity rises ``edge`` times faster from the rim inwards; 2 is soft, 8 nearly crisp) and
+    ``mottle`` (0..0.9) breaks the inside up with noise, as dust or rust does.
+    """
 
     description: str = ""
 
-    def check(self, value: Any, where: str) -> dict[str, str]:
-        """Validate and return the palette."""
+    def check(self, value: Any, where: str) -> dict[str, Any]:
+        """Validate and return the palette (plain entries as ``#RRGGBB``, looks as mappings)."""
         if not isinstance(value, dict) or not value:
             raise MadgenError(f"{where}: expected a mapping of names to #RRGGBB colours, got {value!r}")
-        for name, colour in value.items():
-            if not isinstance(colour, str) or not _HEX.match(colour):
-                raise MadgenError(f"{where}.{name}: expected a #RRGGBB colour, got {colour!r}")
-        return {str(name): str(colour).upper() for name, colour in value.items()}
+        result: dict[str, Any] = {}
+        for name, entry in value.items():
+            here = subkey(where, str(name))
+            if isinstance(entry, dict):
+                unknown = sorted(set(entry) - set(LOOK_KEYS))
+                if unknown:
+                    raise MadgenError(f"{here}: unknown key '{unknown[0]}' (known: {', '.join(LOOK_KEYS)})")
+                colour = entry.get("colour")
+                if not isinstance(colour, str) or not _HEX.match(colour):
+                    raise MadgenError(f"{subkey(here, 'colour')}: expected a #RRGGBB colour, got {colour!r}")
+                look: dict[str, Any] = {"colour": colour.upper()}
+                for key in ("opacity", "edge", "mottle"):
+                    if key in entry:
+                        low, high = LOOK_KEYS[key]  # type: ignore[misc]
+                        bounds = Number(low, high).check(entry[key], subkey(here, key))
+                        look[key] = list(bounds) if key == "opacity" else bounds[0]
+                result[str(name)] = look
+            elif isinstance(entry, str) and _HEX.match(entry):
+                result[str(name)] = entry.upper()
+            else:
+                raise MadgenError(f"{here}: expected a #RRGGBB colour or a look mapping, got {entry!r}")
+        return result
 
 
 @dataclass(frozen=True)
@@ -83,7 +117,7 @@ class Choice:
         return str(value)
 
 
-ParamSpec = Number | Palette | Choice
+ParamSpec = Number | Palette | Choice | AreaSpec
 
 _COMMON_KEYS = {"name", "kind", "extends", "description", "min_visible_px", "max_attempts", "params"}
 
@@ -108,7 +142,7 @@ class DefectTemplate:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable record (ranges as [low, high])."""
-        params = {key: (list(value) if isinstance(value, tuple) else value) for key, value in self.params.items()}
+        params = _raw_params(self)
         return {"name": self.name, "kind": self.kind, "source": self.source, "description": self.description,
                 "min_visible_px": self.min_visible_px, "max_attempts": self.max_attempts, "params": params}
 
@@ -174,6 +208,15 @@ def read_template(path: Path, schemas: Mapping[str, Mapping[str, ParamSpec]],
     return DefectTemplate(name, kind, where, description, float(min_visible), attempts, params)
 
 
+def _raw_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return value
+
+
 def _raw_params(template: DefectTemplate) -> dict[str, Any]:
-    """A template's params back in YAML form (ranges as lists), for ``extends``."""
-    return {key: (list(value) if isinstance(value, tuple) else value) for key, value in template.params.items()}
+    """A template's params back in YAML form (ranges as lists, distributions as mappings), for
+    ``extends`` and records."""
+    return {key: _raw_value(value) for key, value in template.params.items()}

@@ -35,11 +35,13 @@ def _socket(sockets: bpy.types.bpy_prop_collection, identifier: str) -> bpy.type
     raise KeyError(identifier)
 
 
-def make_stain_field(blobs: Sequence[StainBlob], opacity: float) -> bpy.types.ShaderNodeTree:
+def make_stain_field(blobs: Sequence[StainBlob], opacity: float, edge: float = 2.0, mottle: float = 0.0,
+                     mottle_scale: float = 1.0) -> bpy.types.ShaderNodeTree:
     """A shader node group: object-space position in, stain opacity out.
 
-    ``opacity * min(1, 2 * max_k(1 - |q_k|^2))`` with ``q_k`` the position in blob ``k``'s
-    frame divided by its radii (clamped at 0).
+    ``opacity * min(1, edge * max_k(1 - |q_k|^2)) * (1 - mottle * clamp(2 * noise - 0.5))`` with
+    ``q_k`` the position in blob ``k``'s frame divided by its radii (clamped at 0) and ``noise``
+    Blender's noise texture of the position times ``mottle_scale``.
     """
     group = bpy.data.node_groups.new("madgen_stain_field", "ShaderNodeTree")
     compat.add_group_socket(group, "Position", "INPUT", "NodeSocketVector")
@@ -73,22 +75,41 @@ def make_stain_field(blobs: Sequence[StainBlob], opacity: float) -> bpy.types.Sh
             links.new(best.outputs[0], maximum.inputs[0])
             links.new(inside.outputs[0], maximum.inputs[1])
             best = maximum
-    doubled = nodes.new("ShaderNodeMath")
-    doubled.operation = "MULTIPLY"
-    doubled.use_clamp = True
-    doubled.inputs[1].default_value = 2.0
-    links.new(best.outputs[0], doubled.inputs[0])
+    sharpened = nodes.new("ShaderNodeMath")
+    sharpened.operation = "MULTIPLY"
+    sharpened.use_clamp = True
+    sharpened.inputs[1].default_value = float(edge)
+    links.new(best.outputs[0], sharpened.inputs[0])
     scaled = nodes.new("ShaderNodeMath")
     scaled.operation = "MULTIPLY"
     scaled.inputs[1].default_value = float(opacity)
-    links.new(doubled.outputs[0], scaled.inputs[0])
-    links.new(scaled.outputs[0], group_out.inputs[0])
+    links.new(sharpened.outputs[0], scaled.inputs[0])
+    result = scaled
+    if mottle > 0:
+        noise = nodes.new("ShaderNodeTexNoise")
+        noise.inputs["Scale"].default_value = float(mottle_scale)
+        noise.inputs["Detail"].default_value = 2.0
+        links.new(group_in.outputs[0], noise.inputs["Vector"])
+        spots = nodes.new("ShaderNodeMapRange")
+        spots.clamp = True
+        spots.inputs["From Min"].default_value = 0.25
+        spots.inputs["From Max"].default_value = 0.75
+        spots.inputs["To Min"].default_value = 1.0
+        spots.inputs["To Max"].default_value = 1.0 - float(mottle)
+        links.new(noise.outputs["Fac"], spots.inputs["Value"])
+        mottled = nodes.new("ShaderNodeMath")
+        mottled.operation = "MULTIPLY"
+        links.new(scaled.outputs[0], mottled.inputs[0])
+        links.new(spots.outputs["Result"], mottled.inputs[1])
+        result = mottled
+    links.new(result.outputs[0], group_out.inputs[0])
     return group
 
 
 def stained_copy(material: bpy.types.Material, field: bpy.types.ShaderNodeTree,
-                 rgb: tuple[float, float, float]) -> bpy.types.Material:
-    """A copy of a part material whose base colour is mixed towards ``rgb`` by the stain field."""
+                 rgb: tuple[float, float, float], frame: bpy.types.Object) -> bpy.types.Material:
+    """A copy of a part material whose base colour is mixed towards ``rgb`` by the stain field,
+    evaluated in ``frame``'s object space (the stain's target part)."""
     copy = material.copy()
     nodes, links = copy.node_tree.nodes, copy.node_tree.links
     bsdf = compat.principled_node(copy)
@@ -101,6 +122,7 @@ def stained_copy(material: bpy.types.Material, field: bpy.types.ShaderNodeTree,
     group = nodes.new("ShaderNodeGroup")
     group.node_tree = field
     coordinates = nodes.new("ShaderNodeTexCoord")
+    coordinates.object = frame
     links.new(coordinates.outputs["Object"], group.inputs[0])
     links.new(group.outputs[0], _socket(mix.inputs, "Factor_Float"))
     links.new(_socket(mix.outputs, "Result_Color"), base)
@@ -153,19 +175,23 @@ class BlenderDefectScene:
         return label
 
     def add_stain(self, instance: int, blobs: Sequence[StainBlob], rgb: tuple[float, float, float],
-                  opacity: float) -> int:
-        """Mix a stain into one instance's materials and report its opacity in the ID pass."""
+                  opacity: float, *, edge: float = 2.0, mottle: float = 0.0, mottle_scale: float = 1.0,
+                  spread: Sequence[int] = ()) -> int:
+        """Mix a stain into the target's (and the ``spread`` instances') materials and report its
+        opacity in the ID pass."""
         if self._id_material is not None:
             raise ValueError("one stain per view")
-        obj = self.session.built.instances[instance]
-        field = make_stain_field(blobs, opacity)
+        target = self.session.built.instances[instance]
+        field = make_stain_field(blobs, opacity, edge, mottle, mottle_scale)
         self._groups.append(field)
-        for slot in obj.material_slots:
-            original = slot.material
-            slot.link = "OBJECT"
-            slot.material = stained_copy(original, field, rgb)
-            self._slots.append((slot, original))
-        self._id_material = make_instance_id_material(field, obj.pass_index)
+        stained = [target] + [self.session.built.instances[i] for i in spread if i != instance]
+        for obj in stained:
+            for slot in obj.material_slots:
+                original = slot.material
+                slot.link = "OBJECT"
+                slot.material = stained_copy(original, field, rgb, target)
+                self._slots.append((slot, original))
+        self._id_material = make_instance_id_material(field, [obj.pass_index for obj in stained], target)
         self.session.id_scene.view_layers[0].material_override = self._id_material
         return 0
 

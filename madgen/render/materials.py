@@ -49,11 +49,12 @@ def make_material(colour: Colour) -> bpy.types.Material:
 
 
 def make_instance_id_material(stain_field: bpy.types.ShaderNodeTree | None = None,
-                               stain_pass_index: int = 0) -> bpy.types.Material:
+                               stain_pass_indices: "int | list[int]" = 0,
+                               stain_frame: bpy.types.Object | None = None) -> bpy.types.Material:
     """An emission material for exact masks: red = the object's ``pass_index``.
 
-    With a stain, green = the stain's opacity on the object whose ``pass_index`` is
-    ``stain_pass_index`` (0 elsewhere).
+    With a stain, green = the stain's opacity (the field evaluated in ``stain_frame``'s object
+    space) on the objects whose ``pass_index`` is in ``stain_pass_indices`` (0 elsewhere).
     """
     material = compat.new_node_material("madgen_instance_id")
     nodes, links = material.node_tree.nodes, material.node_tree.links
@@ -69,15 +70,27 @@ def make_instance_id_material(stain_field: bpy.types.ShaderNodeTree | None = Non
         field = nodes.new("ShaderNodeGroup")
         field.node_tree = stain_field
         coordinates = nodes.new("ShaderNodeTexCoord")
+        coordinates.object = stain_frame
         links.new(coordinates.outputs["Object"], field.inputs[0])
-        is_target = nodes.new("ShaderNodeMath")
-        is_target.operation = "COMPARE"
-        links.new(info.outputs["Object Index"], is_target.inputs[0])
-        is_target.inputs[1].default_value = float(stain_pass_index)
-        is_target.inputs[2].default_value = 0.5
+        indices = [stain_pass_indices] if isinstance(stain_pass_indices, int) else list(stain_pass_indices)
+        stained = None
+        for index in indices:  # 1 on the stained objects: a sum of exact index comparisons
+            is_target = nodes.new("ShaderNodeMath")
+            is_target.operation = "COMPARE"
+            links.new(info.outputs["Object Index"], is_target.inputs[0])
+            is_target.inputs[1].default_value = float(index)
+            is_target.inputs[2].default_value = 0.5
+            if stained is None:
+                stained = is_target
+            else:
+                total = nodes.new("ShaderNodeMath")
+                total.operation = "ADD"
+                links.new(stained.outputs[0], total.inputs[0])
+                links.new(is_target.outputs[0], total.inputs[1])
+                stained = total
         opacity = nodes.new("ShaderNodeMath")
         opacity.operation = "MULTIPLY"
-        links.new(is_target.outputs[0], opacity.inputs[0])
+        links.new(stained.outputs[0], opacity.inputs[0])
         links.new(field.outputs[0], opacity.inputs[1])
         links.new(opacity.outputs[0], combine.inputs["Y"])
     links.new(combine.outputs["Vector"], emission.inputs["Color"])
