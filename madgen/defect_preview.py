@@ -29,6 +29,6 @@ def preview_defect(assembly: Assembly, name: str, defect: DefectType, profile: R
         good = session.render(pose, view_seed)
         result = render_defect(session, defect, pose, view_seed, scene, good.id_layers)
     defective = composite_on_white(result.rgba)
-    panels = [composite_on_white(good.rgba), defective, overlay_mask(defective, result.mask)]
+    panels = [composite_on_white(good.rgba), defective, overlay_mask(defective, result.mask, outline=1)]
     write_png_atomic(Path(out), np.concatenate(panels, axis=1))
     return result

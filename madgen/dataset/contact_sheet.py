@@ -55,7 +55,8 @@ def _tile(path: Path, size: int, mask_path: Path | None = None) -> np.ndarray:
     rgb = np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
     if mask_path is not None and mask_path.is_file():
         with Image.open(mask_path) as mask:
-            rgb = overlay_mask(rgb, np.asarray(mask.convert("L").resize(rgba.size)) > 127)
+            rgb = overlay_mask(rgb, np.asarray(mask.convert("L").resize(rgba.size)) > 127,
+                               outline=max(1, round(rgba.size[0] / size)))
     return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS))
 
 

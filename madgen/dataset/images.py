@@ -45,8 +45,18 @@ OVERLAY_RGB = np.array([230, 20, 20])
 OVERLAY_ALPHA = 0.6
 
 
-def overlay_mask(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Tint the masked pixels of an RGB image red."""
+def overlay_mask(rgb: np.ndarray, mask: np.ndarray, outline: int = 0) -> np.ndarray:
+    """Tint the masked pixels of an RGB image red; with ``outline`` > 0, also draw the mask's outline
+    that many pixels wide, so a mask on a red or pink part still shows."""
     shown = rgb.astype(np.float64)
     shown[mask] = shown[mask] * (1 - OVERLAY_ALPHA) + OVERLAY_RGB * OVERLAY_ALPHA
-    return np.rint(shown).astype(np.uint8)
+    result = np.rint(shown).astype(np.uint8)
+    if outline > 0 and mask.any():
+        import cv2
+
+        contours, _ = cv2.findContours(np.asarray(mask, np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(result, contours, -1, (255, 0, 0), outline)
+        inner = cv2.erode(np.asarray(mask, np.uint8), np.ones((3, 3), np.uint8))
+        contours, _ = cv2.findContours(inner, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(result, contours, -1, (255, 255, 255), 1)
+    return result

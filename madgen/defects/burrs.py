@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..ldraw import PartMesh
 from .base import DefectKind, DefectScene, MaskLayers
 from .plan import DefectPlan, PlanContext, draw_value, facing_triangles, pick_target, sample_surface_point
 from .sizes import AreaSpec
@@ -36,6 +37,8 @@ MEAN_TOOTH_SHARE = 0.45
 #: A sliver's thickness, as a share of its height (image_area sizing), at least MIN_THICKNESS_LDU.
 THICKNESS_SHARE = 0.12
 MIN_THICKNESS_LDU = 0.6
+#: A flash cut short by its edge grows taller to keep its area, up to this many times the edge's length.
+MAX_FLAP = 1.5
 #: image_area sizing makes up for a sliver seen at an angle down to this broadside share.
 MIN_BROADSIDE = 0.35
 
@@ -77,6 +80,7 @@ class Burrs(DefectKind):
 
     kind = "burrs"
     wanted_contrast = 0.85
+    wanted_fidelity = 0.75
     schema = {
         "size_by": Choice(("image_area", "ldu"), description="draw the mask's area (image_area) or sizes in "
                           "LDU (ldu)"),
@@ -94,18 +98,28 @@ class Burrs(DefectKind):
     def plan(self, template: DefectTemplate, context: PlanContext, seed: int, attempt: int) -> DefectPlan:
         rng = context.rng(seed, attempt)
         params = template.params
+        aimed = None
+        suitability = None
+        if params["size_by"] == "image_area":
+            aimed = params["image_area"].sample(rng)
+            aspect = draw_value(rng, params["aspect"])
+            # the length wanted at the model's centre decides which parts have an edge long enough
+            centre_ppl = float(context.pixels_per_ldu(context.instance_centres().mean(axis=0))[0])
+            wanted = aspect * math.sqrt(aimed * context.image_size ** 2 / (MEAN_TOOTH_SHARE * aspect)) / centre_ppl
+
+            def suitability(instance: int) -> float:
+                longest = _longest_edge(context.assembly.meshes[context.assembly.instances[instance].part_id])
+                return min(1.0, longest / wanted) ** 4
+
         target = pick_target(context, rng, template.min_pixels(context.image_size, context.image_size),
-                             silhouette_boost=SILHOUETTE_BOOST)
+                             silhouette_boost=SILHOUETTE_BOOST, suitability=suitability)
         mesh = context.assembly.meshes[context.assembly.instances[target].part_id]
         camera = context.camera_in_part(target)
         placement = params["placement"]
         if placement == "any":
             placement = "edge" if rng.uniform() < 0.5 else "face"
         transform = context.assembly.instances[target].transform
-        aimed = None
-        if params["size_by"] == "image_area":
-            aimed = params["image_area"].sample(rng)
-            aspect = draw_value(rng, params["aspect"])
+        if aimed is not None:
             centre = (mesh.vertices.min(axis=0) + mesh.vertices.max(axis=0)) / 2.0
             ppl = float(context.pixels_per_ldu(transform[:3, :3] @ centre + transform[:3, 3])[0])
             height = math.sqrt(aimed * context.image_size ** 2 / (MEAN_TOOTH_SHARE * aspect)) / ppl
@@ -132,7 +146,7 @@ class Burrs(DefectKind):
                 length, height = length * grow, height * grow
             if length > edge_length:
                 if aimed is not None:  # keep the area: a taller flash along the whole edge, no needle
-                    height = min(height * length / edge_length, 1.2 * edge_length)
+                    height = min(height * length / edge_length, MAX_FLAP * edge_length)
                 length = edge_length
             start = start + direction * rng.uniform(0, edge_length - length)
         else:
@@ -165,6 +179,14 @@ class Burrs(DefectKind):
 
     def mask(self, plan: DefectPlan, layers: MaskLayers) -> np.ndarray:
         return layers.added_labels >= 0
+
+
+def _longest_edge(mesh: PartMesh) -> float:
+    """The longest edge line of a part (LDU); 0 without edge lines."""
+    edges = mesh.edge_lines
+    if not len(edges):
+        return 0.0
+    return float(np.linalg.norm(edges[:, 1].astype(np.float64) - edges[:, 0], axis=1).max())
 
 
 def _broadside(direction: np.ndarray, outward: np.ndarray, at: np.ndarray, camera: np.ndarray) -> float:

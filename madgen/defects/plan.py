@@ -14,7 +14,7 @@ faces turned towards the camera.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -212,10 +212,12 @@ def draw_value(rng: np.random.Generator, bounds: tuple[float, float], integer: b
 
 
 def pick_target(context: PlanContext, rng: np.random.Generator, minimum_pixels: int,
-                groups: list[str] | None = None, silhouette_boost: float = 0.0) -> int:
+                groups: list[str] | None = None, silhouette_boost: float = 0.0,
+                suitability: Callable[[int], float] | None = None) -> int:
     """A visible instance (weighted by visible area), from ``groups`` when given.
 
-    ``silhouette_boost`` favours parts on the outline of the view (next to the background).
+    ``silhouette_boost`` favours parts on the outline of the view (next to the background);
+    ``suitability`` (instance -> 0..1) further weighs each candidate, e.g. by whether the defect fits on it.
     """
     candidates = context.in_groups(context.visible_instances(minimum_pixels), groups)
     if not candidates:
@@ -225,6 +227,8 @@ def pick_target(context: PlanContext, rng: np.random.Generator, minimum_pixels: 
     share = context.silhouette_share() if silhouette_boost else {}
     weights = np.array([max(context.visible_pixels.get(i, 1), 1) * (1.0 + silhouette_boost * share.get(i, 0.0))
                         for i in candidates], dtype=np.float64)
+    if suitability is not None:
+        weights = weights * np.array([suitability(i) for i in candidates], dtype=np.float64) + 1e-12
     return int(candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))])
 
 

@@ -17,7 +17,9 @@ threshold), and the radius is chosen so that the area, foreshortened by the face
 camera, covers the drawn share. ``size_by: ldu`` keeps sizes in LDU (``radius_ldu``, scaled with
 large models by ``reference_radius_ldu``).
 
-Mask: the visible pixels of the stained parts where the stain's opacity exceeds ``mask_threshold``.
+Mask: the visible pixels of the stained parts where the stain's opacity exceeds its threshold: the
+template's ``mask_threshold``, or for a stain close to the part's colour the opacity at which it
+changes the colour by ``visible_step`` (so the mask is where the stain shows).
 """
 
 from __future__ import annotations
@@ -107,7 +109,9 @@ class Stains(DefectKind):
         "blobs": Number(1, 16, integer=True, description="ellipsoids making up its outline"),
         "elongation": Number(1, 20, description="stretch along the surface (scratches: 4 or more)"),
         "opacity": Number(0.05, 1, description="peak opacity (looks may set their own)"),
-        "mask_threshold": Number(0.01, 0.99, description="opacity above which a pixel is in the mask"),
+        "mask_threshold": Number(0.01, 0.99, description="opacity above which a pixel is in the mask (at least)"),
+        "visible_step": Number(0, 1, description="colour change (largest sRGB channel, 0..1) at which a stained "
+                               "pixel counts as visibly stained; raises the mask threshold of faint stains"),
         "min_contrast": Number(0, 100, description="least Lab distance between stain and part colour"),
         "palette": Palette(description="stain colours or looks by name"),
         "spread": Choice(("neighbours", "part"), description="a stain may run on over neighbouring parts, or "
@@ -131,7 +135,11 @@ class Stains(DefectKind):
         opacity = draw_value(rng, tuple(look.get("opacity", params["opacity"])))
         edge = float(look.get("edge", DEFAULT_EDGE))
         mottle = float(look.get("mottle", 0.0))
-        threshold = draw_value(rng, params["mask_threshold"])
+        # the mask holds the pixels where the stain visibly changes the colour: at least the template's
+        # threshold, higher for a stain close to the part's colour
+        contrast = float(np.abs(np.array(hex_rgb(colour)) - np.array(part_rgb)).max())
+        threshold = min(0.9, max(draw_value(rng, params["mask_threshold"]),
+                                 draw_value(rng, params["visible_step"]) / max(contrast, 1e-6)))
         elongation = draw_value(rng, params["elongation"])
         along = np.cross(normal, rng.normal(size=3))
         along /= np.linalg.norm(along)
