@@ -218,11 +218,32 @@ class Normalisation:
     @classmethod
     def fit(cls, points_m: np.ndarray, radius: float = 1.0) -> "Normalisation":
         """Centre on the bounding-box centre and scale the farthest point to ``radius``."""
-        points = np.asarray(points_m, dtype=np.float64).reshape(-1, 3)
-        if not len(points):
+        return cls.fit_chunks([points_m], radius)
+
+    @classmethod
+    def fit_chunks(cls, chunks: list[np.ndarray], radius: float = 1.0) -> "Normalisation":
+        """:meth:`fit` over the union of several point arrays, without joining them.
+
+        Gives exactly the same result as :meth:`fit` on the joined points: per-chunk minima and
+        maxima, and the largest squared distance (the square root of the largest one is the
+        largest distance, as the square root is correctly rounded and monotonic).
+        """
+        arrays = [np.asarray(chunk, dtype=np.float64).reshape(-1, 3) for chunk in chunks]
+        arrays = [array for array in arrays if len(array)]
+        if not arrays:
             raise MadgenError("cannot normalise an empty model")
-        centre = (points.min(axis=0) + points.max(axis=0)) / 2.0
-        extent = float(np.linalg.norm(points - centre, axis=1).max())
+        low = np.min([array.min(axis=0) for array in arrays], axis=0)
+        high = np.max([array.max(axis=0) for array in arrays], axis=0)
+        centre = (low + high) / 2.0
+        farthest = 0.0
+        for array in arrays:
+            offset = array - centre
+            # (x*x + y*y) + z*z: the order np.linalg.norm sums in, one column at a time (faster)
+            squared = offset[:, 0] * offset[:, 0]
+            squared += offset[:, 1] * offset[:, 1]
+            squared += offset[:, 2] * offset[:, 2]
+            farthest = max(farthest, float(squared.max()))
+        extent = float(np.sqrt(farthest))
         if extent <= 0:
             raise MadgenError("cannot normalise a model of zero size")
         return cls(tuple(float(c) for c in centre), radius / extent, extent)

@@ -36,7 +36,7 @@ from ..rig import CameraPose, Normalisation
 from . import compat
 from .lighting import add_studio
 from .materials import make_instance_id_material
-from .scene import BlenderScene, build_scene, model_points_m, scene_generation
+from .scene import BlenderScene, build_scene, model_normalisation, scene_generation
 
 #: Blender's ``pass_index`` is a 16-bit signed value: 0 is the background, 1..32000 the part
 #: instances (index + 1), and from :data:`ADDED_MESH_BASE` the meshes a defect adds.
@@ -128,7 +128,7 @@ class RenderSession:
                               f"at most {MAX_INSTANCES}")
         self.profile = profile
         self.assembly = assembly
-        self.normalisation = normalisation or Normalisation.fit(model_points_m(assembly))
+        self.normalisation = normalisation or model_normalisation(assembly)
         started = time.perf_counter()
         self.built: BlenderScene = build_scene(assembly, self.normalisation, profile.part_gap_ldu, camera_angle_x)
         self.rgb_scene = self.built.scene
