@@ -4,6 +4,12 @@ Submodels (MPD files, ``models/`` files, and model files beside the main file) a
 recursively; every part reached becomes a :class:`PartInstance` with its part id, colour code,
 4x4 transform (LDraw frame, LDU) and the ``file:line`` that placed it. All missing files are
 collected and reported together in one :class:`~madgen.ldraw.errors.MissingPartsError`.
+
+No geometry is dropped: the type 2-5 lines a model or submodel draws itself, with the subparts
+and primitives it places directly, become one mesh per file (id: the file's name, kind
+``geometry``), instanced wherever the file is placed. An MPD's own file with the name of a
+library part replaces that part for the MPD's files (kind ``override``). An empty model is an
+error; an empty submodel, or lines without faces, a warning.
 """
 
 from __future__ import annotations

@@ -227,6 +227,7 @@ class GeometryBuilder:
         self._signatures: dict[str, tuple[int, int] | None] = {}
         self._checked: set[object] = set()
         self._edges: dict[tuple[str, str, str], bool] = {}
+        self._folders: dict[str, Path] = {}
         #: Dependencies of every mesh built or reused in this load, by mesh cache key.
         self.dependencies: dict[object, Dependencies] = {}
 
@@ -350,12 +351,18 @@ class GeometryBuilder:
 
     def resolve(self, reference: SubfileReference, document: LDrawDocument, source: str) -> Path | None:
         """The library (or model-folder) file a reference names, without MPD siblings."""
-        folder = Path(document.path).parent
-        return self.library.resolve(reference.name, relative_to=folder, where=source, line=reference.line)
+        return self.library.resolve(reference.name, relative_to=self.folder(document), where=source,
+                                    line=reference.line)
 
-    @staticmethod
-    def edge(reference: SubfileReference, document: LDrawDocument, path: Path) -> tuple[str, str, str]:
-        return (str(Path(document.path).parent), normalise_name(reference.name), str(path))
+    def folder(self, document: LDrawDocument) -> Path:
+        """The folder of a document (made once per document and load)."""
+        folder = self._folders.get(document.path)
+        if folder is None:
+            folder = self._folders[document.path] = Path(document.path).parent
+        return folder
+
+    def edge(self, reference: SubfileReference, document: LDrawDocument, path: Path) -> tuple[str, str, str]:
+        return (str(self.folder(document)), normalise_name(reference.name), str(path))
 
     # -- meshes ----------------------------------------------------------------------------------
     def cached_part(self, path: Path, part_id: str) -> PartMesh | None:
