@@ -64,7 +64,7 @@ class FlatGeometry:
         certified = self.triangle_certified
         if len(triangles):  # (empty arrays are passed on as they are: most primitives lack some kinds)
             triangles = triangles @ turned + offset
-            if (np.linalg.det(rotation) < 0) != reference.invert:
+            if _mirrors(rotation) != reference.invert:
                 triangles = triangles[:, [0, 2, 1], :]
             if not reference.cull:
                 certified = np.zeros_like(certified)
@@ -90,6 +90,20 @@ class FlatGeometry:
             filled = [array for array in arrays if len(array)]
             joined.append(filled[0] if len(filled) == 1 else np.concatenate(filled or arrays[:1]))
         return FlatGeometry(*joined)
+
+
+def _mirrors(rotation: np.ndarray) -> bool:
+    """True when a 3x3 matrix has a negative determinant.
+
+    Written out for speed (numpy's ``det`` costs ~8 us a call); a nearly singular matrix, where
+    rounding could decide the sign, goes to ``numpy.linalg.det`` as before.
+    """
+    (a, b, c), (d, e, f), (g, h, i) = rotation.tolist()
+    determinant = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+    size = max(abs(a), abs(b), abs(c), abs(d), abs(e), abs(f), abs(g), abs(h), abs(i))
+    if abs(determinant) > 1e-9 * size ** 3:
+        return determinant < 0
+    return bool(np.linalg.det(rotation) < 0)
 
 
 _FIELDS = ("triangles", "triangle_colours", "triangle_certified", "edges", "edge_colours",
@@ -228,6 +242,7 @@ class GeometryBuilder:
         self._checked: set[object] = set()
         self._edges: dict[tuple[str, str, str], bool] = {}
         self._folders: dict[str, Path] = {}
+        self._documents: dict[Path, LDrawDocument] = {}
         #: Dependencies of every mesh built or reused in this load, by mesh cache key.
         self.dependencies: dict[object, Dependencies] = {}
 
@@ -346,7 +361,9 @@ class GeometryBuilder:
         path = self.resolve(reference, document, source)
         if path is None:
             return None
-        found = self.library.document(path)
+        found = self._documents.get(path)
+        if found is None:  # parsed (or checked for changes) once per load
+            found = self._documents[path] = self.library.document(path)
         return Located(found, found.main, self.edge(reference, document, path))
 
     def resolve(self, reference: SubfileReference, document: LDrawDocument, source: str) -> Path | None:

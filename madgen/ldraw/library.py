@@ -28,6 +28,7 @@ from .errors import LDrawError, read_ldraw_text
 from .parser import LDrawDocument, normalise_name, parse_ldraw
 
 RESOLUTIONS = ("standard", "high", "low")
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ class Library:
         self.strict = strict
         self._index = _FolderIndex()
         self._resolved: dict[tuple[str, str], Path | None] = {}
+        #: The same, by the name as written (safe names only: an escaping one raises every time).
+        self._resolved_names: dict[tuple[str, str], Path | None] = {}
         self._documents: dict[Path, tuple[tuple[int, int], LDrawDocument]] = {}
         self._colours: ColourTable | None = None
         self._colours_file: tuple[Path | None] | None = None
@@ -213,9 +216,14 @@ class Library:
     def resolve(self, name: str, *, relative_to: Path | None = None, where: str = "",
                 line: int | None = None) -> Path | None:
         """Find ``name`` (first beside ``relative_to``, a model's folder, then in the roots)."""
+        folder_key = str(relative_to) if relative_to is not None else ""
+        known = self._resolved_names.get((folder_key, name), _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
         relative = safe_relative(name, where, line)
-        cache_key = (str(relative_to) if relative_to is not None else "", relative)
+        cache_key = (folder_key, relative)
         if cache_key in self._resolved:
+            self._resolved_names[(folder_key, name)] = self._resolved[cache_key]
             return self._resolved[cache_key]
         found = None
         if relative_to is not None:
@@ -228,7 +236,7 @@ class Library:
                         break
                 if found is not None:
                     break
-        self._resolved[cache_key] = found
+        self._resolved[cache_key] = self._resolved_names[(folder_key, name)] = found
         return found
 
     def document(self, path: Path) -> LDrawDocument:
