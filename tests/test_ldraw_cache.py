@@ -313,3 +313,16 @@ def test_entries_hold_raw_arrays_not_pickle(write, tmp_path) -> None:
     assert header["key"]["path"] == str((root / "parts" / "half.dat").resolve())
     assert sorted(Path(row[0]).name for row in header["files"]) == ["LDConfig.ldr", "half.dat", "halfs01.dat",
                                                                     "tri.dat"]
+
+
+def test_meshes_cached_by_other_reader_code_are_not_reused(write, tmp_path, monkeypatch) -> None:
+    """The key holds a hash of madgen.ldraw's sources: an edited reader never reads older meshes."""
+    root = _small_library(write, tmp_path)
+    model = write("m.ldr", f"1 4 0 0 0 {IDENTITY} half.dat\n")
+    folder = tmp_path / "cache"
+    load_assembly(model, library=Library([root], use_embedded=False, cache=folder))
+    assert len(cache_module.code_version()) == 16
+    monkeypatch.setattr(cache_module, "code_version", lambda: "another-reader")
+    library = Library([root], use_embedded=False, cache=folder)
+    load_assembly(model, library=library)
+    assert library.mesh_cache.hits == 0 and len(_entries(folder)) == 2

@@ -11,8 +11,10 @@ per part, under the user's cache folder:
 
 An entry is only used when it matches exactly what a fresh read would produce:
 
-- its name is a hash of the format version, the library roots (in order), the primitive
-  resolution, strictness, and the part's path; the header repeats that key and is compared;
+- its name is a hash of the format version, the reader's own code (a hash of the
+  ``madgen.ldraw`` sources, so that a changed reader never reuses meshes made by an older one),
+  the library roots (in order), the primitive resolution, strictness, and the part's path; the
+  header repeats that key and is compared;
 - it lists every file the mesh was made from (the part, its subparts and primitives, and the
   colour table) with size and modification time, and every name it resolved with the file that
   name resolved to: a changed file, or a new file that now shadows one, makes it stale;
@@ -38,6 +40,7 @@ import time
 import warnings
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,8 @@ MAGIC = b"madgen ldraw mesh\n"
 ENTRY_FOLDER = "ldraw-meshes"
 #: Files modified more recently than this (ns) are not cached: their mtime could hide a rewrite.
 SETTLE_NS = 2_000_000_000
+#: Folders found unwritable in this process (warned about once each).
+_UNWRITABLE: set[Path] = set()
 _ALIGN = 16
 _FALSE = {"0", "off", "false", "no"}
 
@@ -75,6 +80,21 @@ def default_cache_dir() -> Path | None:
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
     base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
     return base / "madgen"
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of the reader's sources: a mesh cached by other code is never reused."""
+    digest = hashlib.sha256()
+    folder = Path(__file__).resolve().parent
+    try:
+        for source in sorted(folder.glob("*.py")):
+            digest.update(source.name.encode("utf-8") + b"\0" + source.read_bytes())
+    except OSError:  # not installed as plain files: fall back on the package version
+        from .. import __version__
+
+        digest.update(f"madgen {__version__}".encode("utf-8"))
+    return digest.hexdigest()[:16]
 
 
 def file_signature(path: str | os.PathLike[str]) -> tuple[int, int] | None:
@@ -131,8 +151,7 @@ class MeshCache:
 
     def __init__(self, folder: str | os.PathLike[str], context: dict[str, Any]) -> None:
         self.folder = Path(folder).expanduser() / ENTRY_FOLDER
-        self.context = {"format": FORMAT_VERSION, **context}
-        self.writable = True
+        self.context = {"format": FORMAT_VERSION, "code": code_version(), **context}
         self.hits = 0
         self.misses = 0
         self.writes = 0
@@ -165,7 +184,7 @@ class MeshCache:
     def store(self, path: str, name: str, arrays: dict[str, np.ndarray], title: str, source: str,
               warning_rows: list[tuple[str, str, int]], dependencies: Dependencies) -> bool:
         """Write one entry atomically; False (and one warning per process) if the folder is unusable."""
-        if not self.writable:
+        if self.folder in _UNWRITABLE:
             return False
         key = self.key(path, name)
         data = _encode(key, arrays, title, source, warning_rows, dependencies)
@@ -179,7 +198,7 @@ class MeshCache:
             os.replace(temporary, entry)
             temporary = None
         except OSError as error:
-            self.writable = False
+            _UNWRITABLE.add(self.folder)
             warnings.warn(f"madgen: LDraw mesh cache disabled for this process, cannot write to {self.folder} "
                           f"({error.strerror or error}); set MADGEN_CACHE_DIR or MADGEN_CACHE=0",
                           RuntimeWarning, stacklevel=3)
