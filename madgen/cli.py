@@ -115,11 +115,12 @@ def _inspect_text(assembly: Assembly, label: str, library: Library) -> str:
         lines.append(f"geometry   {mesh_id}: {mesh.triangle_count:,} triangles drawn directly in "
                      f"{assembly.part_files[mesh_id]} ({counts[mesh_id]} instances)")
     for mesh_id in embedded:
-        if kinds[mesh_id] == "override":
-            lines.append(f"override   {mesh_id}: the MPD's own file replaces the library's {assembly.overrides[mesh_id]}")
-        else:
+        if kinds[mesh_id] != "override":
             lines.append(f"embedded   {mesh_id}: a part defined inside {assembly.part_files[mesh_id]}")
-    if loose or embedded:
+    for name, library_file in sorted(assembly.overrides.items()):
+        drawn = "" if name in assembly.meshes else " (drawn as part of a model's own geometry)"
+        lines.append(f"override   {name}: the MPD's own file replaces the library's {library_file}{drawn}")
+    if loose or embedded or assembly.overrides:
         lines.append("")
     if assembly.warnings:
         lines.append(f"warnings ({len(assembly.warnings)}):")

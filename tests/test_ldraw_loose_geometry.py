@@ -179,7 +179,7 @@ def test_inspect_reports_overrides_and_loose_geometry(write, mini_library, capsy
     assert main(["inspect", str(model), "--ldraw-dir", str(mini_library), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {k: v["kind"] for k, v in data["meshes"].items()} == {"box": "override", "panel.ldr": "geometry"}
-    assert data["triangles"] == 5
+    assert data["triangles"] == 5 and list(data["overrides"]) == ["box"]
 
 
 def test_embedded_part_with_a_header_and_no_library_twin(write, mini_library) -> None:
@@ -269,3 +269,23 @@ def test_scene_renders_loose_geometry(write, mini_library) -> None:
     built = build_scene(assembly, Normalisation.fit(model_points_m(assembly)), 0.0, DEFAULT_CAMERA_ANGLE_X)
     assert [len(o.data.polygons) for o in built.instances] == [4, 4]
     assert [o.pass_index for o in built.instances] == [1, 2]
+
+
+def test_an_mpd_file_named_like_a_library_primitive_overrides_it_where_drawn(write, mini_library, capsys) -> None:
+    model = write("prim.mpd", "\n".join([
+        "0 FILE main.ldr",
+        f"1 4 0 0 0 {IDENTITY} box.dat",
+        f"1 16 0 5 0 {IDENTITY} quadface.dat",
+        "0 FILE quadface.dat",
+        "0 A single triangle instead of the library's square",
+        "3 16 0 0 0 1 0 0 0 0 1",
+        "",
+    ]))
+    assembly = load_assembly(model, library=_library(mini_library))
+    # the main model draws the MPD's primitive (1 triangle); box keeps the library's (12 triangles)
+    assert assembly.meshes["main.ldr"].triangle_count == 1 and assembly.meshes["box"].triangle_count == 12
+    assert assembly.overrides == {"quadface.dat": str(mini_library.resolve() / "p" / "quadface.dat")}
+    assert main(["inspect", str(model), "--ldraw-dir", str(mini_library)]) == 0
+    out = capsys.readouterr().out
+    assert "override   quadface.dat: the MPD's own file replaces the library's" in out
+    assert "(drawn as part of a model's own geometry)" in out

@@ -70,7 +70,8 @@ class Assembly:
     #: embedded in an MPD), ``override`` (an MPD's own file with a library part's name, used in
     #: its place), or ``geometry`` (the lines a model or submodel draws itself).
     mesh_kinds: dict[str, str] = field(default_factory=dict)
-    #: The library file each ``override`` mesh replaces.
+    #: The library file each ``override`` mesh replaces; also, by file name (``stud.dat``), each
+    #: library subpart or primitive an MPD's own file replaces where a model draws it directly.
     overrides: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -134,6 +135,7 @@ class Assembly:
             "triangles": self.triangle_count,
             "bbox_ldu": [low.round(4).tolist(), high.round(4).tolist()],
             "warnings": [str(warning) for warning in self.warnings],
+            "overrides": dict(sorted(self.overrides.items())),
         }
 
 
@@ -273,6 +275,8 @@ class _Flattener:
                 continue
             if target.role == "fragment":
                 fragments.append(reference)
+                if target.override is not None:  # an MPD's own subpart or primitive, drawn in place
+                    self.overrides.setdefault(normalise_name(reference.name), target.override)
             else:
                 placements.append((reference, target))
         if not model.references and not _draws(model) and file_key(document, model) not in self._empty:
