@@ -78,9 +78,15 @@ def _inspect_text(assembly: Assembly, label: str, library: Library) -> str:
     blender_size = corners.max(axis=0) - corners.min(axis=0)
     counts = Counter(instance.part_id for instance in assembly.instances)
     colour_counts = Counter(instance.colour for instance in assembly.instances)
+    kinds = assembly.mesh_kinds
+    loose = sorted(mesh_id for mesh_id in assembly.meshes if kinds.get(mesh_id) == "geometry")
+    embedded = sorted(mesh_id for mesh_id in assembly.meshes if kinds.get(mesh_id) in ("embedded", "override"))
+    parts_line = f"parts      {len(assembly.instances)} instances of {len(assembly.meshes)} distinct parts"
+    if loose:
+        parts_line += f" ({len(loose)} of them geometry drawn in a model or submodel)"
     lines = [
         f"model      {assembly.source} ({label}: {assembly.name})",
-        f"parts      {len(assembly.instances)} instances of {len(assembly.meshes)} distinct parts",
+        parts_line,
         f"triangles  {assembly.triangle_count:,}",
         f"bbox LDU   min ({low[0]:g}, {low[1]:g}, {low[2]:g})  max ({high[0]:g}, {high[1]:g}, {high[2]:g})  "
         f"size {size[0]:g} x {size[1]:g} x {size[2]:g}",
@@ -104,6 +110,18 @@ def _inspect_text(assembly: Assembly, label: str, library: Library) -> str:
         ),
         "",
     ]
+    for mesh_id in loose:
+        mesh = assembly.meshes[mesh_id]
+        lines.append(f"geometry   {mesh_id}: {mesh.triangle_count:,} triangles drawn directly in "
+                     f"{assembly.part_files[mesh_id]} ({counts[mesh_id]} instances)")
+    for mesh_id in embedded:
+        if kinds[mesh_id] != "override":
+            lines.append(f"embedded   {mesh_id}: a part defined inside {assembly.part_files[mesh_id]}")
+    for name, library_file in sorted(assembly.overrides.items()):
+        drawn = "" if name in assembly.meshes else " (drawn as part of a model's own geometry)"
+        lines.append(f"override   {name}: the MPD's own file replaces the library's {library_file}{drawn}")
+    if loose or embedded or assembly.overrides:
+        lines.append("")
     if assembly.warnings:
         lines.append(f"warnings ({len(assembly.warnings)}):")
         lines.extend(f"  {warning}" for warning in assembly.warnings)

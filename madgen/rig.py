@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .errors import MadgenError
+from .ldraw.frames import support_points
 
 #: PAD's/NeRF-synthetic horizontal field of view (radians).
 DEFAULT_CAMERA_ANGLE_X = 0.6911112070083618
@@ -286,39 +287,25 @@ class Normalisation:
         return (np.asarray(points_m, dtype=np.float64) - np.array(self.centre)) * self.scale
 
 
-def _fibonacci_directions(count: int) -> np.ndarray:
-    """``count`` unit vectors spread evenly over the sphere."""
-    index = np.arange(count) + 0.5
-    z = 1.0 - 2.0 * index / count
-    angle = np.pi * (1.0 + 5.0 ** 0.5) * index
-    radius = np.sqrt(1.0 - z * z)
-    return np.c_[radius * np.cos(angle), radius * np.sin(angle), z]
+def world_to_camera(poses: list[CameraPose]) -> np.ndarray:
+    """(views, 4, 4) world-to-camera matrices of poses (in the object's frame), by the rigid inverse."""
+    relative = np.stack([pose.relative_matrix() for pose in poses])
+    rotation = np.transpose(relative[:, :3, :3], (0, 2, 1))
+    result = np.zeros_like(relative)
+    result[:, :3, :3] = rotation
+    result[:, :3, 3] = -np.einsum("vij,vj->vi", rotation, relative[:, :3, 3])
+    result[:, 3, 3] = 1.0
+    return result
 
 
-def support_points(points: np.ndarray, directions: int = 2048, chunk: int = 64) -> np.ndarray:
-    """The points that lie farthest along any of ``directions`` evenly spread directions.
-
-    They are vertices of the convex hull, and the extremes of the object's image in every view
-    (the maximum of a ratio of linear functions over a convex set is at a hull vertex) are at
-    these points or within a hair of them, so framing can project a few thousand points instead
-    of every vertex of the model.
-    """
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    if len(points) <= directions:
-        return points
-    units = _fibonacci_directions(directions)
-    transposed = np.ascontiguousarray(points.T)
-    chosen = [np.argmax(units[first:first + chunk] @ transposed, axis=1) for first in range(0, directions, chunk)]
-    return points[np.unique(np.concatenate(chosen))]
-
-
-def image_boxes(points: np.ndarray, poses: list[CameraPose], camera_angle_x: float) -> np.ndarray:
+def image_boxes(points: np.ndarray, poses: "list[CameraPose] | np.ndarray", camera_angle_x: float) -> np.ndarray:
     """(views, 4) image boxes ``[u_min, v_min, u_max, v_max]`` of scene points, as shares of the image.
 
-    ``u`` runs right and ``v`` down from the top-left corner; a point behind a camera gives inf.
+    ``poses`` are camera poses or their :func:`world_to_camera` matrices. ``u`` runs right and
+    ``v`` down from the top-left corner; a point behind a camera gives inf.
     """
-    world_to_camera = np.linalg.inv(np.stack([pose.relative_matrix() for pose in poses]))
-    camera = np.einsum("vij,pj->vpi", world_to_camera[:, :3, :3], points) + world_to_camera[:, None, :3, 3]
+    matrices = poses if isinstance(poses, np.ndarray) else world_to_camera(poses)
+    camera = np.einsum("vij,pj->vpi", matrices[:, :3, :3], points) + matrices[:, None, :3, 3]
     depth = -camera[:, :, 2]
     half = math.tan(0.5 * camera_angle_x)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -327,7 +314,7 @@ def image_boxes(points: np.ndarray, poses: list[CameraPose], camera_angle_x: flo
     return np.stack([u.min(axis=1), v.min(axis=1), u.max(axis=1), v.max(axis=1)], axis=1)
 
 
-def image_extents(points: np.ndarray, poses: list[CameraPose], camera_angle_x: float) -> np.ndarray:
+def image_extents(points: np.ndarray, poses: "list[CameraPose] | np.ndarray", camera_angle_x: float) -> np.ndarray:
     """Per view, the larger side of the points' image box as a share of the image side."""
     boxes = image_boxes(points, poses, camera_angle_x)
     return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
@@ -355,8 +342,8 @@ def frame_model(points_m: np.ndarray, config: RigConfig | None = None) -> Normal
     config.validate()
     sphere = Normalisation.fit(points_m)
     centred = support_points(np.asarray(points_m, dtype=np.float64).reshape(-1, 3) - np.array(sphere.centre))
-    training = training_poses(config)
-    checks = frame_check_poses(config)
+    training = world_to_camera(training_poses(config))
+    checks = world_to_camera(frame_check_poses(config))
 
     def median_extent(scale: float) -> float:
         return float(np.median(image_extents(centred * scale, training, config.camera_angle_x)))

@@ -17,6 +17,16 @@ def _no_ldrawdir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LDRAWDIR", raising=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_mesh_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The on-disk LDraw mesh cache lives in a temporary folder shared by the session (never the
+    user's cache); sharing it means most tests also check that cached meshes change nothing."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MADGEN_CACHE_DIR", str(tmp_path_factory.mktemp("madgen-cache")))
+        patch.delenv("MADGEN_CACHE", raising=False)
+        yield
+
+
 @pytest.fixture
 def official_ldraw() -> Path:
     """The official LDraw library subset at ../shared/ldraw (skipped when absent)."""

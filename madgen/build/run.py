@@ -27,7 +27,7 @@ from ..dataset.transforms import write_transforms
 from ..defects.registry import load_registry
 from ..errors import MadgenError
 from ..ldraw import Library, load_assembly
-from ..ldraw.frames import model_points_m
+from ..ldraw.frames import model_support_points_m
 from ..profiles import load_profile
 from ..rig import Normalisation, frame_model
 from ..runner import Failure, Task, make_runner
@@ -120,7 +120,7 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
         assembly = load_assembly(model, library=library)  # fail on a missing part before any rendering
         if category not in CATEGORIES:
             load_model_scene(model, category)  # and on a bad <model>.yaml
-        normalisations[category] = frame_model(model_points_m(assembly), config.rig)
+        normalisations[category] = frame_model(model_support_points_m(assembly), config.rig)
     templates = {entry.name: entry.template.to_dict() for entry in defect_types}
     provenance = madgen_provenance(library)
     fingerprints = {}

@@ -8,6 +8,9 @@ are searched: ``models/``, ``parts/``, ``p/`` (``p/48/`` first for high primitiv
 Names are case-insensitive and may use backslashes (``s\\3001s01.dat``). A reference can never
 leave its root or its model's folder (``..\\..\\x.dat`` is an error). Resolutions and parsed
 files are cached; a parsed file is re-read when its size or modification time changes.
+
+Finished part meshes are also kept on disk (:mod:`madgen.ldraw.cache`), so that a new process
+does not parse the library again; ``cache=False`` or ``MADGEN_CACHE=0`` turns that off.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from pathlib import Path
 from typing import Sequence
 
 from ..resources import embedded_ldraw_dir
+from .cache import MeshCache, default_cache_dir, file_signature
 from .colours import ColourTable
 from .errors import LDrawError, read_ldraw_text
 from .parser import LDrawDocument, normalise_name, parse_ldraw
 
 RESOLUTIONS = ("standard", "high", "low")
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,9 @@ class Library:
 
     ``resolution`` picks the primitive folder searched first: ``standard`` (p/), ``high`` (p/48)
     or ``low`` (p/8). With ``strict`` (the default) a malformed line is an error, otherwise a
-    warning.
+    warning. ``cache``: True (the default) keeps part meshes on disk in the folder the
+    environment names (see :mod:`madgen.ldraw.cache`; ``MADGEN_CACHE=0`` turns it off), a path
+    keeps them there, False never reads or writes one.
     """
 
     def __init__(
@@ -142,6 +149,7 @@ class Library:
         use_embedded: bool = True,
         resolution: str = "standard",
         strict: bool = True,
+        cache: bool | str | os.PathLike[str] = True,
     ) -> None:
         if resolution not in RESOLUTIONS:
             raise LDrawError(f"unknown primitive resolution {resolution!r} (use one of {', '.join(RESOLUTIONS)})")
@@ -152,11 +160,23 @@ class Library:
         self.strict = strict
         self._index = _FolderIndex()
         self._resolved: dict[tuple[str, str], Path | None] = {}
+        #: The same, by the name as written (safe names only: an escaping one raises every time).
+        self._resolved_names: dict[tuple[str, str], Path | None] = {}
         self._documents: dict[Path, tuple[tuple[int, int], LDrawDocument]] = {}
         self._colours: ColourTable | None = None
+        self._colours_file: tuple[Path | None] | None = None
         self._search_folders: dict[Path, list[Path]] = {}
         #: Cache used by :mod:`madgen.ldraw.geometry` for flattened file geometry, keyed by path.
         self.geometry_cache: dict[object, object] = {}
+        folder = default_cache_dir() if cache is True else (Path(cache) if cache else None)
+        #: The on-disk mesh cache, or None when caching is off.
+        self.mesh_cache: MeshCache | None = None
+        if folder is not None:
+            self.mesh_cache = MeshCache(folder, {
+                "roots": [str(root.path) for root in self.roots],
+                "resolution": resolution,
+                "strict": strict,
+            })
 
     # -- roots and search folders -------------------------------------------------------------
     def search_folders(self, root: LibraryRoot) -> list[Path]:
@@ -178,25 +198,32 @@ class Library:
         return None
 
     def folder_kind(self, path: Path) -> str:
-        """``model``, ``part`` or ``primitive`` by the library folder a file lies in; ``file`` otherwise."""
+        """``model``, ``part``, ``subpart`` (``parts/s/``) or ``primitive`` by the library folder a
+        file lies in; ``file`` otherwise."""
         root = self.root_of(path)
         if root is None:
             return "file"
-        top = path.relative_to(root.path).parts
-        first = [part.lower() for part in top[:2]]
-        if first and first[0] == "unofficial":
-            first = first[1:]
-        if not first:
+        top = [part.lower() for part in path.relative_to(root.path).parts[:-1]]
+        if top and top[0] == "unofficial":
+            top = top[1:]
+        if not top:
             return "file"
-        return {"models": "model", "parts": "part", "p": "primitive"}.get(first[0], "file")
+        if top[0] == "parts" and len(top) > 1 and top[1] == "s":
+            return "subpart"
+        return {"models": "model", "parts": "part", "p": "primitive"}.get(top[0], "file")
 
     # -- resolution ---------------------------------------------------------------------------
     def resolve(self, name: str, *, relative_to: Path | None = None, where: str = "",
                 line: int | None = None) -> Path | None:
         """Find ``name`` (first beside ``relative_to``, a model's folder, then in the roots)."""
+        folder_key = str(relative_to) if relative_to is not None else ""
+        known = self._resolved_names.get((folder_key, name), _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
         relative = safe_relative(name, where, line)
-        cache_key = (str(relative_to) if relative_to is not None else "", relative)
+        cache_key = (folder_key, relative)
         if cache_key in self._resolved:
+            self._resolved_names[(folder_key, name)] = self._resolved[cache_key]
             return self._resolved[cache_key]
         found = None
         if relative_to is not None:
@@ -209,7 +236,7 @@ class Library:
                         break
                 if found is not None:
                     break
-        self._resolved[cache_key] = found
+        self._resolved[cache_key] = self._resolved_names[(folder_key, name)] = found
         return found
 
     def document(self, path: Path) -> LDrawDocument:
@@ -218,7 +245,7 @@ class Library:
             stat = path.stat()
         except OSError as exc:
             raise LDrawError(f"cannot read file ({exc.strerror or exc})", path) from None
-        signature = (stat.st_mtime_ns, stat.st_size)
+        signature = (stat.st_size, stat.st_mtime_ns)
         cached = self._documents.get(path)
         if cached is not None and cached[0] == signature:
             return cached[1]
@@ -226,15 +253,27 @@ class Library:
         self._documents[path] = (signature, document)
         return document
 
+    def signature(self, path: str | os.PathLike[str]) -> tuple[int, int] | None:
+        """``(size, mtime_ns)`` of a file as it was when parsed (its current one if not parsed)."""
+        cached = self._documents.get(Path(path))
+        return cached[0] if cached is not None else file_signature(path)
+
+    @property
+    def colours_file(self) -> Path | None:
+        """The ``LDConfig.ldr`` the colour table comes from: the first root's that has one."""
+        if self._colours_file is None:
+            found = None
+            for root in self.roots:
+                found = self._index.find(root.path, "ldconfig.ldr")
+                if found is not None:
+                    break
+            self._colours_file = (found,)
+        return self._colours_file[0]
+
     @property
     def colours(self) -> ColourTable:
         """The colour table: ``LDConfig.ldr`` of the first root that has one."""
         if self._colours is None:
-            table = ColourTable()
-            for root in self.roots:
-                config = self._index.find(root.path, "ldconfig.ldr")
-                if config is not None:
-                    table = ColourTable.from_file(config)
-                    break
-            self._colours = table
+            config = self.colours_file
+            self._colours = ColourTable.from_file(config) if config is not None else ColourTable()
         return self._colours

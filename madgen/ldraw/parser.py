@@ -19,6 +19,7 @@ texture map is kept).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,8 @@ import numpy as np
 from .errors import LDrawError, LDrawWarning
 
 _FIELDS_PER_LINE_TYPE = {1: 15, 2: 8, 3: 11, 4: 14, 5: 14}
+#: Colour codes are stored as int64.
+_MIN_CODE, _MAX_CODE = -(2 ** 63), 2 ** 63 - 1
 #: ``!LDRAW_ORG`` types whose files are parts (placed as one instance), not models.
 _PART_TYPES = frozenset(
     prefix + kind
@@ -67,6 +70,8 @@ class LDrawFile:
     optional_colours: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     references: list[SubfileReference] = field(default_factory=list)
     warnings: list[LDrawWarning] = field(default_factory=list)
+    #: The number of the file's first type 2-5 line (0 when it has none).
+    geometry_line: int = 0
 
     @property
     def is_part(self) -> bool:
@@ -123,7 +128,13 @@ def parse_colour_code(token: str) -> int:
 
 
 class _FileBuilder:
-    """Accumulates one file's lines while the BFC and grouping state machine runs."""
+    """Accumulates one file's lines while the BFC and grouping state machine runs.
+
+    Type 2-5 lines are collected as text while the file is read (triangles and quads with the
+    BFC winding and clipping in force) and converted in bulk when the file ends: a few calls for
+    the whole file instead of a dozen per line. A malformed line is still reported with its
+    number, and a strict parse fails on the first one in the file.
+    """
 
     def __init__(self, source: str, name: str, strict: bool) -> None:
         self.source = source
@@ -135,21 +146,21 @@ class _FileBuilder:
         self.certified: bool | None = None
         self.ccw = True
         self.clip = True
+        self.state = (True, True)
         self.invert_next = False
-        self.geometry_seen = False
         self.pending_group: str | None = None
         self.group_stack: list[str] = []
         self.skip_data = False
         self.warned: set[str] = set()
-        self.triangles: list[list[float]] = []
-        self.triangle_colours: list[int] = []
-        self.triangle_cull: list[bool] = []
-        self.triangle_lines: list[int] = []
-        self.edges: list[list[float]] = []
-        self.edge_colours: list[int] = []
-        self.optional_lines: list[list[float]] = []
-        self.optional_colours: list[int] = []
-        self.references: list[SubfileReference] = []
+        #: Type 2-5 lines not yet converted: text, line number, and (types 3, 4) the (ccw, clip) state.
+        self.pending: dict[int, list[str]] = {2: [], 3: [], 4: [], 5: []}
+        self.pending_numbers: dict[int, list[int]] = {2: [], 3: [], 4: [], 5: []}
+        self.pending_states: dict[int, list[tuple[bool, bool]]] = {3: [], 4: []}
+        #: Converted type 2-5 lines: blocks of (line numbers, colours, values, states) in file order.
+        self.blocks: dict[int, list[_Block]] = {2: [], 3: [], 4: [], 5: []}
+        self.valid_geometry = False
+        self.reference_rows: list[tuple[int, int, str, bool, bool, str | None]] = []
+        self.reference_values: list[float] = []
         self.warnings: list[LDrawWarning] = []
 
     # -- diagnostics -----------------------------------------------------------------------
@@ -162,8 +173,16 @@ class _FileBuilder:
 
     def malformed(self, message: str, line: int) -> None:
         if self.strict:
+            self.flush()  # a malformed line still pending comes first in the file
             raise LDrawError(message, self.source, line)
         self.warn(f"{message}; line skipped", line)
+
+    @property
+    def geometry_seen(self) -> bool:
+        """True once a well-formed geometry line (type 1-5) has been read."""
+        if not self.valid_geometry and any(self.pending.values()):
+            self.flush()
+        return self.valid_geometry
 
     # -- meta commands -----------------------------------------------------------------------
     def meta(self, line: str, number: int) -> None:
@@ -206,7 +225,7 @@ class _FileBuilder:
         if unknown:
             self.warn(f"unknown BFC keyword {unknown[0]!r} ignored", number)
         if "CERTIFY" in words:
-            if self.geometry_seen and self.certified is None:
+            if self.certified is None and self.geometry_seen:
                 self.warn("BFC CERTIFY after the first geometry line", number)
             if self.certified is False:
                 self.warn("BFC CERTIFY after NOCERTIFY ignored", number)
@@ -226,6 +245,7 @@ class _FileBuilder:
             self.clip = True
         if "INVERTNEXT" in words:
             self.invert_next = True
+        self.state = (self.ccw, self.clip)
 
     # -- geometry ---------------------------------------------------------------------------
     def group(self) -> str | None:
@@ -233,66 +253,113 @@ class _FileBuilder:
             return self.pending_group
         return self.group_stack[-1] if self.group_stack else None
 
-    def geometry(self, line: str, line_type: int, number: int) -> None:
-        expected = _FIELDS_PER_LINE_TYPE[line_type]
-        tokens = line.split(None, 14) if line_type == 1 else line.split()
-        if len(tokens) != expected:
-            self.malformed(f"line type {line_type} needs {expected - 1} fields, found {len(tokens) - 1}",
-                           number)
+    def reference(self, line: str, number: int) -> None:
+        """A type 1 line, checked and stored at once (the BFC and group state applies to it)."""
+        tokens = line.split(None, 14)
+        if len(tokens) != 15:
+            self.malformed(f"line type 1 needs 14 fields, found {len(tokens) - 1}", number)
             return
         try:
             colour = parse_colour_code(tokens[1])
-            values = [float(token) for token in tokens[2:expected if line_type != 1 else 14]]
+            values = [float(token) for token in tokens[2:14]]
         except ValueError:
-            self.malformed(f"line type {line_type} has a non-numeric field", number)
+            self.malformed("line type 1 has a non-numeric field", number)
             return
-        self.geometry_seen = True
+        self.valid_geometry = True
         group = self.group()
         self.pending_group = None
-        if line_type == 1:
-            name = tokens[14].strip()
-            if not name:
-                self.malformed("type 1 line has no file name", number)
-                return
-            x, y, z, a, b, c, d, e, f, g, h, i = values
-            matrix = np.array([[a, b, c, x], [d, e, f, y], [g, h, i, z], [0.0, 0.0, 0.0, 1.0]])
-            self.references.append(SubfileReference(number, colour, matrix, name, self.invert_next,
-                                                    self.clip, group))
-            self.invert_next = False
+        name = tokens[14].strip()
+        if not name:
+            self.malformed("type 1 line has no file name", number)
             return
+        self.reference_rows.append((number, colour, name, self.invert_next, self.clip, group))
+        self.reference_values.extend(values)
+        self.invert_next = False
+
+    def add(self, line: str, line_type: int, number: int) -> None:
+        """Collect a type 2-5 line (converted later, in bulk)."""
         if self.invert_next:
+            # checked now: a malformed line leaves INVERTNEXT waiting for the next type 1 line
+            try:
+                _line_values(line, line_type)
+            except LDrawError as error:
+                self.malformed(error.reason, number)
+                return
             self.warn("BFC INVERTNEXT not followed by a type 1 line", number)
             self.invert_next = False
-        if line_type == 2:
-            self.edges.append(values)
-            self.edge_colours.append(colour)
-        elif line_type == 5:
-            self.optional_lines.append(values)
-            self.optional_colours.append(colour)
-        else:
-            if line_type == 3:
-                polygons = [values] if self.ccw else [values[0:3] + values[6:9] + values[3:6]]
-            else:
-                v0, v1, v2, v3 = values[0:3], values[3:6], values[6:9], values[9:12]
-                if self.ccw:
-                    polygons = [v0 + v1 + v2, v0 + v2 + v3]
-                else:
-                    polygons = [v0 + v2 + v1, v0 + v3 + v2]
-            for polygon in polygons:
-                self.triangles.append(polygon)
-                self.triangle_colours.append(colour)
-                self.triangle_cull.append(self.clip)
-                self.triangle_lines.append(number)
+        self.pending_group = None
+        self.pending[line_type].append(line)
+        self.pending_numbers[line_type].append(number)
+        if line_type == 3 or line_type == 4:
+            self.pending_states[line_type].append(self.state)
+
+    def flush(self) -> None:
+        """Convert the collected type 2-5 lines; a malformed one is an error or a warning."""
+        bad: list[tuple[int, str]] = []
+        for line_type, lines in self.pending.items():
+            if not lines:
+                continue
+            numbers = self.pending_numbers[line_type]
+            states = self.pending_states.get(line_type)
+            converted = _convert_lines(lines, line_type)
+            if converted is None:  # some line is malformed: go line by line to find which
+                keep, colour_list, rows = [], [], []
+                for position, line in enumerate(lines):
+                    try:
+                        colour, row = _line_values(line, line_type)
+                    except LDrawError as error:
+                        bad.append((numbers[position], error.reason))
+                        continue
+                    keep.append(position)
+                    colour_list.append(colour)
+                    rows.append(row)
+                width = _FIELDS_PER_LINE_TYPE[line_type] - 2
+                converted = (np.array(colour_list, np.int64), np.array(rows, np.float64).reshape(-1, width))
+                numbers = [numbers[i] for i in keep]
+                if states is not None:
+                    states = [states[i] for i in keep]
+            if numbers:
+                self.valid_geometry = True
+                state_array = np.array(states, bool).reshape(-1, 2) if states is not None else None
+                self.blocks[line_type].append(
+                    _Block(np.array(numbers, np.int64), converted[0], converted[1], state_array))
+            lines.clear()
+            self.pending_numbers[line_type].clear()
+            if line_type in self.pending_states:
+                self.pending_states[line_type].clear()
+        for number, reason in sorted(bad):
+            self.malformed(reason, number)
+
+    def joined(self, line_type: int) -> _Block:
+        """All converted lines of one type."""
+        blocks = self.blocks[line_type]
+        if len(blocks) == 1:
+            return blocks[0]
+        width = _FIELDS_PER_LINE_TYPE[line_type] - 2
+        states = np.zeros((0, 2), bool) if line_type in (3, 4) else None
+        if not blocks:
+            return _Block(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, width)), states)
+        return _Block(np.concatenate([b.numbers for b in blocks]), np.concatenate([b.colours for b in blocks]),
+                      np.concatenate([b.values for b in blocks]),
+                      np.concatenate([b.states for b in blocks]) if states is not None else None)
 
     def build(self) -> LDrawFile:
+        self.flush()
         certified = bool(self.certified)
-        references = self.references
-        if not certified:
-            references = [
-                SubfileReference(r.line, r.colour, r.matrix, r.name, r.invert, False, r.group)
-                for r in references
-            ]
-        cull = np.array(self.triangle_cull, bool) & certified
+        triangles, colours, clip, lines = _triangles(self.joined(3), self.joined(4))
+        edges, optional = self.joined(2), self.joined(5)
+        count = len(self.reference_rows)
+        matrices = np.zeros((count, 4, 4))
+        if count:
+            values = np.array(self.reference_values, np.float64).reshape(count, 12)
+            matrices[:, :3, :3] = values[:, 3:].reshape(count, 3, 3)
+            matrices[:, :3, 3] = values[:, :3]
+            matrices[:, 3, 3] = 1.0
+        references = [
+            SubfileReference(number, colour, matrices[index], name, invert, clip_on and certified, group)
+            for index, (number, colour, name, invert, clip_on, group) in enumerate(self.reference_rows)
+        ]
+        firsts = [int(numbers.min()) for numbers in (lines, edges.numbers, optional.numbers) if len(numbers)]
         return LDrawFile(
             source=self.source,
             name=self.name,
@@ -300,17 +367,89 @@ class _FileBuilder:
             org_type=self.org_type,
             moved_to=self.moved_to,
             certified=certified,
-            triangles=np.array(self.triangles, np.float64).reshape(-1, 3, 3),
-            triangle_colours=np.array(self.triangle_colours, np.int64),
-            triangle_cull=cull.reshape(-1),
-            triangle_lines=np.array(self.triangle_lines, np.int64),
-            edges=np.array(self.edges, np.float64).reshape(-1, 2, 3),
-            edge_colours=np.array(self.edge_colours, np.int64),
-            optional_lines=np.array(self.optional_lines, np.float64).reshape(-1, 4, 3),
-            optional_colours=np.array(self.optional_colours, np.int64),
+            triangles=triangles,
+            triangle_colours=colours,
+            triangle_cull=clip & certified,
+            triangle_lines=lines,
+            edges=edges.values.reshape(-1, 2, 3),
+            edge_colours=edges.colours,
+            optional_lines=optional.values.reshape(-1, 4, 3),
+            optional_colours=optional.colours,
             references=references,
-            warnings=self.warnings,
+            warnings=sorted(self.warnings, key=lambda warning: warning.line),
+            geometry_line=min(firsts) if firsts else 0,
         )
+
+
+@dataclass
+class _Block:
+    """Converted type 2-5 lines: line numbers, colour codes, (N, fields) values, (ccw, clip) states."""
+
+    numbers: np.ndarray
+    colours: np.ndarray
+    values: np.ndarray
+    states: np.ndarray | None
+
+
+def _line_values(line: str, line_type: int) -> tuple[int, list[float]]:
+    """Colour and coordinates of one type 2-5 line; :class:`LDrawError` (no location) if malformed."""
+    expected = _FIELDS_PER_LINE_TYPE[line_type]
+    tokens = line.split()
+    if len(tokens) != expected:
+        raise LDrawError(f"line type {line_type} needs {expected - 1} fields, found {len(tokens) - 1}")
+    try:
+        colour = parse_colour_code(tokens[1])
+        values = [float(token) for token in tokens[2:]]
+    except ValueError:
+        raise LDrawError(f"line type {line_type} has a non-numeric field") from None
+    if not _MIN_CODE <= colour <= _MAX_CODE:
+        raise LDrawError(f"line type {line_type} has a colour code out of range")
+    return colour, values
+
+
+def _convert_lines(lines: list[str], line_type: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Colours and (N, fields) coordinates of well-formed lines in bulk; None if any is malformed."""
+    expected = _FIELDS_PER_LINE_TYPE[line_type]
+    split = [line.split() for line in lines]
+    if set(map(len, split)) != {expected}:
+        return None
+    flat = list(chain.from_iterable(split))
+    try:
+        colours = np.array(list(map(int, flat[1::expected])), np.int64)
+        values = np.array(list(map(float, flat)), np.float64).reshape(-1, expected)
+    except (ValueError, OverflowError):  # hexadecimal colours, a bad field: line by line
+        return None
+    return colours, np.ascontiguousarray(values[:, 2:])
+
+
+def _triangles(tris: _Block, quads: _Block) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Triangles (quads split in two) in counter-clockwise order, in file order, with colours,
+    clipping flags and source lines."""
+    corners = tris.values.reshape(-1, 3, 3)
+    assert tris.states is not None and quads.states is not None
+    clockwise = ~tris.states[:, 0]
+    if clockwise.any():
+        corners = corners.copy()
+        corners[clockwise] = corners[clockwise][:, [0, 2, 1]]
+    if not len(quads.numbers):
+        return corners, tris.colours, tris.states[:, 1].copy(), tris.numbers
+    points = quads.values.reshape(-1, 4, 3)
+    first, second = points[:, [0, 1, 2]], points[:, [0, 2, 3]]
+    clockwise = ~quads.states[:, 0]
+    if clockwise.any():
+        first[clockwise] = points[clockwise][:, [0, 2, 1]]
+        second[clockwise] = points[clockwise][:, [0, 3, 2]]
+    halves = np.stack([first, second], axis=1).reshape(-1, 3, 3)
+    halves_colours = np.repeat(quads.colours, 2)
+    halves_clip = np.repeat(quads.states[:, 1], 2)
+    halves_lines = np.repeat(quads.numbers, 2)
+    if not len(tris.numbers):
+        return halves, halves_colours, halves_clip, halves_lines
+    keys = np.concatenate([tris.numbers * 2, halves_lines * 2 + np.tile([0, 1], len(quads.numbers))])
+    order = np.argsort(keys, kind="stable")
+    return (np.concatenate([corners, halves])[order], np.concatenate([tris.colours, halves_colours])[order],
+            np.concatenate([tris.states[:, 1], halves_clip])[order],
+            np.concatenate([tris.numbers, halves_lines])[order])
 
 
 def parse_ldraw(text: str, source: str, *, strict: bool = True) -> LDrawDocument:
@@ -364,7 +503,10 @@ def parse_ldraw(text: str, source: str, *, strict: bool = True) -> LDrawDocument
         if len(line) < 2 or head not in "12345" or not line[1].isspace():
             builder.malformed(f"unknown line type {line.split()[0]!r}", number)
             continue
-        builder.geometry(line, ord(head) - 48, number)
+        if head == "1":
+            builder.reference(line, number)
+        else:
+            builder.add(line, ord(head) - 48, number)
     if builder is not None:
         files.append(builder.build())
     if not files:

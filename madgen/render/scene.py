@@ -102,6 +102,8 @@ class _MeshFactory:
         self.materials: dict[int, bpy.types.Material] = {}
         self.meshes: dict[tuple[str, int], bpy.types.Mesh] = {}
         self.geometry: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        #: The first Blender mesh made of each part; other colours start as a copy of it.
+        self.shaped: dict[str, bpy.types.Mesh] = {}
 
     def material(self, code: int) -> bpy.types.Material:
         if code not in self.materials:
@@ -119,9 +121,17 @@ class _MeshFactory:
         if key in self.meshes:
             return self.meshes[key]
         part = self.assembly.meshes[part_id]
-        vertices, triangles = self.part_geometry(part)
-        mesh = bpy.data.meshes.new(f"{part_id}_c{colour}")
-        compat.set_mesh_geometry(mesh, vertices, triangles)
+        shaped = self.shaped.get(part_id)
+        if shaped is not None:
+            # the same part in another colour: same geometry, smoothing and sharp edges (a copy is
+            # made in C), only the material slots differ
+            mesh = shaped.copy()
+            mesh.name = f"{part_id}_c{colour}"
+            mesh.materials.clear()
+        else:
+            vertices, triangles = self.part_geometry(part)
+            mesh = bpy.data.meshes.new(f"{part_id}_c{colour}")
+            compat.set_mesh_geometry(mesh, vertices, triangles)
         codes = part.triangle_colours.astype(np.int64).copy()
         codes[codes == MAIN_COLOUR] = colour
         codes[codes == EDGE_COLOUR] = self.assembly.colours.edge_code(colour)
@@ -129,10 +139,12 @@ class _MeshFactory:
         for code in slots.tolist():
             mesh.materials.append(self.material(int(code)))
         mesh.polygons.foreach_set("material_index", slot_index.astype(np.int32))
-        edges = np.empty(len(mesh.edges) * 2, dtype=np.int32)
-        mesh.edges.foreach_get("vertices", edges)
-        sharp = sharp_edge_flags(edges.reshape(-1, 2), triangles, vertices, part.sharp_edges)
-        compat.set_smooth_with_sharp_edges(mesh, sharp)
+        if shaped is None:
+            edges = np.empty(len(mesh.edges) * 2, dtype=np.int32)
+            mesh.edges.foreach_get("vertices", edges)
+            sharp = sharp_edge_flags(edges.reshape(-1, 2), triangles, vertices, part.sharp_edges)
+            compat.set_smooth_with_sharp_edges(mesh, sharp)
+            self.shaped[part_id] = mesh
         self.meshes[key] = mesh
         return mesh
 
@@ -154,7 +166,10 @@ def build_scene(assembly: Assembly, normalisation: Normalisation, gap_ldu: float
     """Reset Blender and build the model, its root and the camera in a fresh scene."""
     global _generation
     compat.check_version()
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    # An empty scene from the factory startup file, without re-registering every add-on as
+    # read_factory_settings does (a third of a small model's import); the renderer sets the
+    # preferences it uses (the Cycles device) itself.
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True, load_ui=False)
     _generation += 1
     scene = bpy.context.scene
     scene.name = "madgen"

@@ -36,7 +36,8 @@ from ..rig import CameraPose, Normalisation, RigConfig, frame_model
 from . import compat
 from .lighting import add_studio
 from .materials import make_instance_id_material
-from .scene import BlenderScene, build_scene, model_points_m, scene_generation
+from ..ldraw.frames import model_support_points_m
+from .scene import BlenderScene, build_scene, scene_generation
 
 #: Blender's ``pass_index`` is a 16-bit signed value: 0 is the background, 1..32000 the part
 #: instances (index + 1), and from :data:`ADDED_MESH_BASE` the meshes a defect adds.
@@ -129,7 +130,7 @@ class RenderSession:
         self.profile = profile
         self.assembly = assembly
         rig = rig or RigConfig()
-        self.normalisation = normalisation or frame_model(model_points_m(assembly), rig)
+        self.normalisation = normalisation or frame_model(model_support_points_m(assembly), rig)
         started = time.perf_counter()
         self.built: BlenderScene = build_scene(assembly, self.normalisation, profile.part_gap_ldu, rig.camera_angle_x)
         self.rgb_scene = self.built.scene
