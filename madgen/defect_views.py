@@ -7,7 +7,8 @@ judged on a cheap ID pass at image resolution: its mask must cover the template'
 of its mask with what changed between two cheap probe renders (good and defective, same seed);
 for kinds with ``wanted_contrast``, by the share of the mask whose surface colour changes (a
 burr against its own part barely shows). The first draw that reaches the wanted score, or else
-the best of the first ``CONTRAST_CANDIDATES`` visible draws, gets the supersampled ID pass its
+the best of the first ``CONTRAST_CANDIDATES`` visible draws (drawing on while the best scores under
+``SCORE_FLOOR``), gets the supersampled ID pass its
 exact mask comes from, and the one full colour render. After
 ``max_attempts`` without a visible draw the view fails with a clear message; no anomalous image
 is ever returned with an empty mask.
@@ -38,6 +39,8 @@ from .rig import CameraPose, Normalisation, RigConfig
 
 #: The most visible draws scored before the best of them is taken.
 CONTRAST_CANDIDATES = 6
+#: ... provided the best reaches this score; otherwise drawing goes on (up to ``max_attempts``).
+SCORE_FLOOR = 0.6
 #: A pixel's surface colour "changes" when a channel moves by more than this (sRGB, 0..1).
 CONTRAST_STEP = 0.12
 BACKGROUND_RGB = (1.0, 1.0, 1.0)
@@ -159,7 +162,12 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
         else:
             score = 1.0
         candidates.append((score, attempt, plan))
-        if score >= wanted or len(candidates) >= CONTRAST_CANDIDATES:
+        if score >= wanted:
+            break
+        # after CONTRAST_CANDIDATES visible draws take the best, unless even that one would hardly show
+        # (a removal that reveals its own colour, a flap against its own part): then draw on, up to
+        # max_attempts, for one that reaches the floor
+        if len(candidates) >= CONTRAST_CANDIDATES and max(c[0] for c in candidates) >= SCORE_FLOOR:
             break
     # the best-scoring draw (the earliest among equals) whose exact mask is large enough
     for score, _, plan in sorted(candidates, key=lambda c: (-c[0], c[1])):

@@ -64,7 +64,7 @@ class RigConfig:
         if self.elevation_step_deg <= 0 or self.azimuth_step_deg <= 0 or self.azimuth_step_deg > 360:
             raise MadgenError("rig: elevation_step_deg and azimuth_step_deg must be in (0, 360]")
         if self.distance <= 1.0:
-            raise MadgenError("rig: distance must exceed 1 (the object fills the unit sphere)")
+            raise MadgenError("rig: distance must exceed 1 (the cameras circle the object)")
         if not 0.0 < self.camera_angle_x < math.pi:
             raise MadgenError("rig: camera_angle_x must be between 0 and pi radians")
         if not 0.0 <= self.test_min_angle_deg < 90.0:
@@ -276,7 +276,7 @@ class Normalisation:
         return cls(tuple(float(c) for c in centre), radius / extent, extent)
 
     def matrix(self) -> np.ndarray:
-        """The 4x4 matrix taking Blender-frame model points into the unit sphere."""
+        """The 4x4 matrix taking Blender-frame model points into the scene (centred and scaled)."""
         matrix = np.eye(4) * self.scale
         matrix[3, 3] = 1.0
         matrix[:3, 3] = -self.scale * np.array(self.centre)

@@ -101,6 +101,7 @@ class Stains(DefectKind):
 
     kind = "stains"
     mask_coverage = 0.5
+    wanted_fidelity = 0.8
     schema = {
         "size_by": Choice(("image_area", "ldu"), description="draw the mask's area (image_area) or a radius "
                           "in LDU (ldu)"),

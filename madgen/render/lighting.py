@@ -1,7 +1,7 @@
 """The studio: a light rig fixed in the world frame and a soft white environment.
 
 The same lights serve every view of a category (multi-view consistency is what the radiance
-field downstream relies on). The model sits in the unit sphere at the origin and cameras circle
+field downstream relies on). The model sits within radius 1.5 of the origin and cameras circle
 it at distance ~4 from below (-45 degrees) to above (75 degrees), so besides a key light, a fill
 and a rim light there is a dim light from below and an even white world for ambient light.
 The rendered background is transparent film, composited onto pure white afterwards.

@@ -5,7 +5,7 @@
 - Each part is shrunk by ``part_gap_ldu`` on every side so that neighbouring bricks read as
   separate parts; faces are smooth-shaded with sharp edges from LDraw edge lines and from
   creases sharper than :data:`CREASE_ANGLE_DEG`.
-- All instances hang under one root empty that carries the normalisation into the unit sphere
+- All instances hang under one root empty that carries the normalisation into the scene (framing)
   (and, for test views, the object's rotation about Z). Each instance's ``pass_index`` is its
   index + 1, which the mask pass renders exactly.
 """
@@ -80,7 +80,7 @@ class BlenderScene:
     object_rotation_deg: float | None = None
 
     def set_object_rotation(self, degrees: float) -> None:
-        """Place the model: normalised into the unit sphere, then rotated about world Z.
+        """Place the model: normalised (centred and scaled by its framing), then rotated about world Z.
 
         Unchanged rotations are skipped: moving the root makes Cycles re-sync every object.
         """
