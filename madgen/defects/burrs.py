@@ -79,7 +79,7 @@ class Burrs(DefectKind):
     """Add mould-flash slivers."""
 
     kind = "burrs"
-    wanted_fidelity = 0.65
+    wanted_fidelity = 0.75
     schema = {
         "size_by": Choice(("image_area", "ldu"), description="draw the mask's area (image_area) or sizes in "
                           "LDU (ldu)"),
