@@ -93,7 +93,7 @@ def test_plan_context_projection_matches_the_render() -> None:
             assert np.abs(observed - expected).max() <= 2.0
 
 
-FIDELITY_POSES = 4
+FIDELITY_POSES = 8
 
 
 @pytest.fixture(scope="module")
