@@ -96,6 +96,14 @@ def tangent_area(blobs: list[dict[str, Any]], point: np.ndarray, along: np.ndarr
     return float(inside.mean() * (2 * reach) ** 2)
 
 
+def _blobs(shape: list[tuple[np.ndarray, float]], point: np.ndarray, along: np.ndarray, across: np.ndarray,
+           normal: np.ndarray, elongation: float, radius: float) -> list[dict[str, Any]]:
+    """The stain's ellipsoids (plan records) from its shape at unit size, scaled to ``radius``."""
+    return [{"centre": (point + offset * radius).tolist(),
+             "radii": [size * radius * elongation, size * radius, size * radius],
+             "axes": [along.tolist(), across.tolist(), normal.tolist()]} for offset, size in shape]
+
+
 class Stains(DefectKind):
     """Blend an irregular stain into the surface."""
 
@@ -150,14 +158,13 @@ class Stains(DefectKind):
             offset = rng.normal(size=2) * 0.35
             size = rng.uniform(0.45, 0.9)
             shape.append((along * offset[0] * elongation + across * offset[1], size))
+        transform = instance.transform
+        point_model = transform[:3, :3] @ point + transform[:3, 3]
         aimed = None
         if params["size_by"] == "image_area":
             aimed = params["image_area"].sample(rng)
-            unit = [{"centre": (point + offset).tolist(), "radii": [size * elongation, size, size],
-                     "axes": [along.tolist(), across.tolist(), normal.tolist()]} for offset, size in shape]
-            unit_area = tangent_area(unit, point, along, across, opacity, edge, threshold)
-            transform = instance.transform
-            point_model = transform[:3, :3] @ point + transform[:3, 3]
+            unit_area = tangent_area(_blobs(shape, point, along, across, normal, elongation, 1.0), point, along,
+                                     across, opacity, edge, threshold)
             normal_model = transform[:3, :3] @ normal
             sight = context.camera_in_model() - point_model
             cosine = abs(float(normal_model @ sight)) / max(float(np.linalg.norm(normal_model) * np.linalg.norm(sight)),
@@ -167,13 +174,9 @@ class Stains(DefectKind):
             radius = math.sqrt(pixels / (max(unit_area, 1e-9) * ppl * ppl * max(cosine, 0.25)))
         else:
             radius = draw_value(rng, params["radius_ldu"]) * context.model_scale(params["reference_radius_ldu"][0])
-        blobs = [{"centre": (point + offset * radius).tolist(), "radii": [size * radius * elongation, size * radius,
-                                                                             size * radius],
-                  "axes": [along.tolist(), across.tolist(), normal.tolist()]} for offset, size in shape]
+        blobs = _blobs(shape, point, along, across, normal, elongation, radius)
         spread: list[int] = []
         if params["spread"] == "neighbours":
-            transform = instance.transform
-            point_model = transform[:3, :3] @ point + transform[:3, 3]
             spread = [i for i in context.instances_near(point_model, SPREAD_REACH * radius * elongation)
                       if i != target]
         drawn = {"point": point.tolist(), "normal": normal.tolist(), "radius_ldu": radius, "elongation": elongation,
