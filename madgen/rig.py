@@ -23,6 +23,7 @@ about Z. The relative camera pose (in the object's frame) is what the angle test
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -304,14 +305,32 @@ def image_boxes(points: np.ndarray, poses: "list[CameraPose] | np.ndarray", came
     ``poses`` are camera poses or their :func:`world_to_camera` matrices. ``u`` runs right and
     ``v`` down from the top-left corner; a point behind a camera gives inf.
     """
-    matrices = poses if isinstance(poses, np.ndarray) else world_to_camera(poses)
-    camera = np.einsum("vij,pj->vpi", matrices[:, :3, :3], points) + matrices[:, None, :3, 3]
-    depth = -camera[:, :, 2]
-    half = math.tan(0.5 * camera_angle_x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = np.where(depth > 1e-9, 0.5 + camera[:, :, 0] / (depth * 2 * half), np.inf)
-        v = np.where(depth > 1e-9, 0.5 - camera[:, :, 1] / (depth * 2 * half), np.inf)
-    return np.stack([u.min(axis=1), v.min(axis=1), u.max(axis=1), v.max(axis=1)], axis=1)
+    return _Projection(points, poses, camera_angle_x).boxes(1.0)
+
+
+class _Projection:
+    """Points seen from many views, rotated once so that any scale of them projects cheaply
+    (framing bisects on the scale: tens of projections onto thousands of views)."""
+
+    def __init__(self, points: np.ndarray, poses: "list[CameraPose] | np.ndarray", camera_angle_x: float):
+        matrices = poses if isinstance(poses, np.ndarray) else world_to_camera(poses)
+        self.rotated = np.matmul(matrices[:, :3, :3], np.asarray(points, dtype=np.float64).reshape(-1, 3).T)
+        self.shift = matrices[:, :3, 3, None]
+        self.scale_uv = 1.0 / (2.0 * math.tan(0.5 * camera_angle_x))
+
+    def boxes(self, scale: float) -> np.ndarray:
+        """(views, 4) image boxes of the points times ``scale`` (see :func:`image_boxes`)."""
+        camera = scale * self.rotated + self.shift
+        depth = -camera[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = np.where(depth > 1e-9, 0.5 + camera[:, 0] * self.scale_uv / depth, np.inf)
+            v = np.where(depth > 1e-9, 0.5 - camera[:, 1] * self.scale_uv / depth, np.inf)
+        return np.stack([u.min(axis=1), v.min(axis=1), u.max(axis=1), v.max(axis=1)], axis=1)
+
+    def extents(self, scale: float) -> np.ndarray:
+        """Per view, the larger side of the image box (see :func:`image_extents`)."""
+        boxes = self.boxes(scale)
+        return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
 
 
 def image_extents(points: np.ndarray, poses: "list[CameraPose] | np.ndarray", camera_angle_x: float) -> np.ndarray:
@@ -330,6 +349,41 @@ def frame_check_poses(config: RigConfig, step_deg: float = 5.0) -> list[CameraPo
     return training_poses(config) + grid
 
 
+def _orbit_world_to_camera(elevations_deg, azimuths_deg, distance: float) -> np.ndarray:
+    """World-to-camera matrices of cameras on a sphere looking at the origin (as :func:`look_at`),
+    every azimuth on every elevation, lowest first, built in one go: framing projects onto
+    thousands of views, and making a :class:`CameraPose` for each cost most of a small model's
+    fit. The same matrices as :func:`world_to_camera` of those poses, to rounding (1e-11)."""
+    elevation, azimuth = np.meshgrid(np.radians(np.asarray(elevations_deg, dtype=np.float64)),
+                                     np.radians(np.asarray(azimuths_deg, dtype=np.float64)), indexing="ij")
+    elevation, azimuth = elevation.ravel(), azimuth.ravel()
+    eye = distance * np.stack([np.sin(azimuth) * np.cos(elevation), -np.cos(azimuth) * np.cos(elevation),
+                               np.sin(elevation)], axis=1)
+    backward = eye / np.linalg.norm(eye, axis=1, keepdims=True)
+    right = np.cross(np.array([0.0, 0.0, 1.0]), backward)
+    right[np.linalg.norm(right, axis=1) < 1e-9] = [1.0, 0.0, 0.0]  # straight up or down, as look_at
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    rotation = np.stack([right, np.cross(backward, right), backward], axis=1)  # rows: the camera axes
+    result = np.zeros((len(eye), 4, 4))
+    result[:, :3, :3] = rotation
+    result[:, :3, 3] = -np.einsum("vij,vj->vi", rotation, eye)
+    result[:, 3, 3] = 1.0
+    return result
+
+
+@functools.lru_cache(maxsize=8)
+def _framing_views(config: RigConfig, step_deg: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+    """World-to-camera matrices of the training views and of every :func:`frame_check_poses` view."""
+    training = _orbit_world_to_camera(config.elevations(), config.azimuths(), config.distance)
+    count = max(2, int(math.ceil((config.elevation_max_deg - config.elevation_min_deg) / step_deg)) + 1)
+    grid = _orbit_world_to_camera(np.linspace(config.elevation_min_deg, config.elevation_max_deg, count),
+                                  np.arange(0.0, 360.0, step_deg), config.distance)
+    training.flags.writeable = False
+    checks = np.concatenate([training, grid])
+    checks.flags.writeable = False
+    return training, checks
+
+
 def frame_model(points_m: np.ndarray, config: RigConfig | None = None) -> Normalisation:
     """Fit a model into the scene as ``config.framing`` asks (see the module docstring). Pure.
 
@@ -342,16 +396,17 @@ def frame_model(points_m: np.ndarray, config: RigConfig | None = None) -> Normal
     config.validate()
     sphere = Normalisation.fit(points_m)
     centred = support_points(np.asarray(points_m, dtype=np.float64).reshape(-1, 3) - np.array(sphere.centre))
-    training = world_to_camera(training_poses(config))
-    checks = world_to_camera(frame_check_poses(config))
+    training_views, check_views = _framing_views(config)
+    training = _Projection(centred, training_views, config.camera_angle_x)
+    checks = _Projection(centred, check_views, config.camera_angle_x)
 
     def median_extent(scale: float) -> float:
-        return float(np.median(image_extents(centred * scale, training, config.camera_angle_x)))
+        return float(np.median(training.extents(scale)))
 
     def fits(scale: float) -> str:
         if scale * sphere.radius_m > config.max_radius + 1e-12:
             return "radius"
-        boxes = image_boxes(centred * scale, checks, config.camera_angle_x)
+        boxes = checks.boxes(scale)
         low, high = config.frame_margin, 1.0 - config.frame_margin
         return "" if boxes[:, :2].min() >= low and boxes[:, 2:].max() <= high else "frame"
 
@@ -382,6 +437,6 @@ def frame_model(points_m: np.ndarray, config: RigConfig | None = None) -> Normal
                 if high - low <= 1e-7 * high:
                     break
             scale, limited = low, fits(high)  # the constraint that binds just above the scale taken
-    extents = image_extents(centred * scale, training, config.camera_angle_x)
+    extents = training.extents(scale)
     return Normalisation(sphere.centre, float(scale), sphere.radius_m, config.framing,
                          round(float(np.median(extents)), 6), round(float(extents.max()), 6), limited)

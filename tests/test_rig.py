@@ -127,6 +127,38 @@ def test_support_points_keep_every_view_extent() -> None:
     np.testing.assert_allclose(image_extents(support, poses, DEFAULT_CAMERA_ANGLE_X), full, atol=2e-3)
 
 
+def _brute_support(points: np.ndarray, directions: int = 2048) -> np.ndarray:
+    from madgen.ldraw.frames import _fibonacci_directions
+
+    return points[np.unique(np.argmax(_fibonacci_directions(directions) @ points.T, axis=1))]
+
+
+@pytest.mark.parametrize("layout", ["blob", "grid"])
+def test_support_point_culling_finds_exactly_the_brute_force_points(layout) -> None:
+    """Large inputs are culled by runs before the search; the result must not change at all,
+    ties included (a flat grid of copies has many points at the same height)."""
+    from madgen.ldraw.frames import support_points
+
+    rng = np.random.default_rng(5)
+    part = rng.normal(size=(150, 3)) * [0.02, 0.01, 0.005]
+    if layout == "grid":
+        offsets = np.array([[x * 0.1, y * 0.1, 0.0] for x in range(12) for y in range(12)])
+        points = (part[None] + offsets[:, None]).reshape(-1, 3)
+    else:
+        points = rng.normal(size=(30_000, 3)) * [0.6, 0.3, 0.2]
+    np.testing.assert_array_equal(support_points(points), _brute_support(points))
+
+
+def test_framing_views_are_the_rig_poses() -> None:
+    """frame_model projects onto matrices built in one go; they are the poses' own matrices."""
+    from madgen.rig import _framing_views, frame_check_poses, world_to_camera
+
+    for rig in (RigConfig(), RigConfig(elevation_min_deg=-90, elevation_max_deg=90, azimuth_step_deg=30)):
+        training, checks = _framing_views(rig)
+        np.testing.assert_allclose(training, world_to_camera(training_poses(rig)), atol=1e-10)
+        np.testing.assert_allclose(checks, world_to_camera(frame_check_poses(rig)), atol=1e-10)
+
+
 def test_image_extents_of_a_centred_segment_match_the_pinhole_formula() -> None:
     from madgen.rig import image_extents
 

@@ -69,21 +69,53 @@ def _fibonacci_directions(count: int) -> np.ndarray:
     return np.concatenate([axes, np.c_[radius * np.cos(angle), radius * np.sin(angle), z]])
 
 
-def support_points(points: np.ndarray, directions: int = 2048, chunk: int = 64) -> np.ndarray:
+def support_points(points: np.ndarray, directions: int = 2048, chunk: int = 64, block: int = 128) -> np.ndarray:
     """The points that lie farthest along any of ``directions`` evenly spread directions (and the axes).
 
     They are vertices of the convex hull and include the bounding box's extremes; the extremes of
     the points' image in any view (the maximum of a ratio of linear functions over a convex set is
     at a hull vertex) are at them or within a hair, so framing projects a few hundred points
     instead of every vertex of a model.
+
+    Large inputs are culled first, exactly: the points are cut into runs of ``block`` (a placed
+    part's points are contiguous, so a run is compact), and a run whose bounding sphere lies
+    box lies
+    wholly behind a lower bound of the support function (the farthest of the runs' own extremes)
+    in every direction cannot hold a support point. The result is the same set, in the same order,
+    as the brute-force search; a grid of 6,000 parts keeps only its outer runs.
     """
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     if len(points) <= directions:
         return points
     units = _fibonacci_directions(directions)
-    transposed = np.ascontiguousarray(points.T)
+    candidates = points
+    if len(points) > 8 * block:
+        count = -(-len(points) // block)
+        # runs of nearby points: sorted by a coarse grid cell with about ``block`` points each
+        low, high = points.min(axis=0), points.max(axis=0)
+        cells = max(1, int(round(count ** (1.0 / 3.0))))
+        index = np.minimum(((points - low) / np.maximum(high - low, 1e-12) * cells).astype(np.int64), cells - 1)
+        order = np.argsort((index[:, 0] * cells + index[:, 1]) * cells + index[:, 2], kind="stable")
+        ordered = points[order]
+        padded = np.concatenate([ordered, np.repeat(ordered[-1:], count * block - len(points), axis=0)])
+        runs = padded.reshape(count, block, 3)
+        centres = 0.5 * (runs.min(axis=1) + runs.max(axis=1))
+        halves = 0.5 * (runs.max(axis=1) - runs.min(axis=1))
+        # each run's extremes along the six axes: real points, so their support is a lower bound
+        axis_extremes = np.concatenate([runs[np.arange(count), runs[:, :, k].argmax(axis=1)] for k in range(3)]
+                                       + [runs[np.arange(count), runs[:, :, k].argmin(axis=1)] for k in range(3)])
+        keep = np.zeros(count, dtype=bool)
+        for first in range(0, len(units), chunk):
+            part = units[first:first + chunk]
+            lower = (part @ axis_extremes.T).max(axis=1)
+            reach = part @ centres.T + np.abs(part) @ halves.T  # the farthest corner of each run's box
+            keep |= (reach >= lower[:, None] - 1e-9 * (1.0 + np.abs(lower[:, None]))).any(axis=0)
+        mask = np.zeros(len(points), dtype=bool)
+        mask[order] = np.repeat(keep, block)[:len(points)]
+        candidates = points[mask]
+    transposed = np.ascontiguousarray(candidates.T)
     chosen = [np.argmax(units[first:first + chunk] @ transposed, axis=1) for first in range(0, len(units), chunk)]
-    return points[np.unique(np.concatenate(chosen))]
+    return candidates[np.unique(np.concatenate(chosen))]
 
 
 def model_support_points_m(assembly: "Assembly") -> np.ndarray:
