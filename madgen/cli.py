@@ -548,7 +548,8 @@ def ad_score(run_dir: Path, device: str) -> None:
 @ad.command("eval")
 @click.option("--run", "run_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 def ad_eval(run_dir: Path) -> None:
-    """Image AUROC, pixel AUROC, segmentation pixel AUROC and AUPRO (and pose error with a manifest)."""
+    """Image AUROC, pixel AUROC, segmentation pixel AUROC and AUPRO; image AUROC by defect type (and, with a
+    manifest, by mask-area and contrast tercile and outline contact, and the pose error)."""
     from .ad.run import evaluate as ad_evaluate_run
 
     document = ad_evaluate_run(run_dir)

@@ -162,7 +162,8 @@ def attribute_slices(splits: Sequence[str], scores: Mapping[str, Sequence[float]
 
 
 def _span(low: float, high: float, scale: float = 1.0) -> str:
-    return f"{scale * low:.3g}" if f"{scale * low:.3g}" == f"{scale * high:.3g}" else f"{scale * low:.3g}-{scale * high:.3g}"
+    first, last = f"{scale * low:.3g}", f"{scale * high:.3g}"
+    return first if first == last else f"{first}-{last}"
 
 
 def _describe(entry: Mapping[str, Any]) -> str:
