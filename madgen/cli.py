@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .ad.config import BACKBONES, AdConfig, FieldConfig, PoseConfig
+from .ad.config import (BACKBONES, AdConfig, FieldConfig, PoseConfig, check_setting, config_from_settings,
+                        read_settings)
 from .build.config import resolve_config
 from .build.run import build_dataset
 from .build.summary import build_summary
@@ -457,28 +458,21 @@ def _threads() -> None:
 @click.option("--map-radius", default=AdConfig.map_radius, show_default=True,
               help="Each stage's distance is the smallest within this many of its cells (the seed: 0).")
 @click.option("--seed", default=0, show_default=True, help="Seed.")
+@click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A YAML or JSON file of these settings by name (e.g. written by 'madgen ad tune'); "
+                   "options given here win over it.")
 @click.option("--force", is_flag=True, help="Retrain even when the run already has a field.")
 @click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
-def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: int, train_size: int,
-             smoothness: float, pose_steps: int, candidates: int, backbone: str, weights: str | None,
-             baseline: bool, map_stages: int, map_sigma: float, map_rgb_weight: float, map_views: int,
-             map_radius: int, seed: int, force: bool, device: str) -> None:
+@click.pass_context
+def ad_train(ctx: click.Context, data: Path, category: str, run_dir: Path, settings_file: Path | None, force: bool,
+             device: str, **options: object) -> None:
     """Fit the radiance field to train/good with the poses in transforms.json."""
     _threads()
     from .ad.run import category_folder
     from .ad.run import train as ad_train_run
 
     root, name = category_folder(data, category)
-    if steps < 1 or not 16 <= resolution <= 512 or not 16 <= train_size <= 1024 or candidates < 1 or pose_steps < 0:
-        raise MadgenError("--steps, --candidates >= 1; --resolution 16..512; --train-size 16..1024; --pose-steps >= 0")
-    if smoothness < 0 or not 1 <= map_stages <= 8 or not 0.5 <= map_sigma <= 16:
-        raise MadgenError("--smoothness >= 0; --map-stages 1..8; --map-sigma 0.5..16")
-    if not 0 <= map_views <= 16 or not 0 <= map_radius <= 4 or not 0 <= map_rgb_weight <= 1e7:
-        raise MadgenError("--map-views 0..16; --map-radius 0..4; --map-rgb-weight 0..1e7")
-    config = AdConfig(str(root), name, FieldConfig(resolution, train_size, steps, seed=seed, smoothness=smoothness),
-                      PoseConfig(candidates=candidates, steps=pose_steps, seed=seed), backbone, weights, baseline,
-                      map_stages=map_stages, map_sigma=map_sigma, map_views=map_views, map_radius=map_radius,
-                      map_rgb_weight=map_rgb_weight)
+    config = config_from_settings(str(root), name, _ad_settings(ctx, settings_file, options))
     progress = ProgressLine("train", unit="steps")
     stats = ad_train_run(run_dir, config, lambda step, total, loss, seconds: progress(step, total, seconds), force,
                          device)
@@ -486,6 +480,53 @@ def ad_train(data: Path, category: str, run_dir: Path, steps: int, resolution: i
     verb = "kept the trained field" if stats.get("skipped") else "trained"
     click.echo(f"{verb}: {name}, {stats['views']} views, {stats['occupied_voxels']:,} hull voxels, train PSNR "
                f"{stats['train_psnr']:.1f} dB, {stats['seconds']:.0f} s -> {run_dir}")
+
+
+def _ad_settings(ctx: click.Context, settings_file: Path | None, options: dict[str, object]) -> dict[str, object]:
+    """Settings: the defaults, then ``--settings FILE``, then the options given on the command line."""
+    from click.core import ParameterSource
+
+    settings = read_settings(settings_file) if settings_file is not None else {}
+    for key, value in options.items():
+        if ctx.get_parameter_source(key) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+            settings[key] = check_setting(key, value, "--" + key.replace("_", "-"))
+    return settings
+
+
+@ad.command("tune")
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A dataset root holding the validation categories.")
+@click.option("--category", "categories", multiple=True, required=True,
+              help="A validation category (repeat, or use commas); its val/ set is read, never test/.")
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Tuning folder: a trained field per category (kept between runs) and tune.json.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The chosen settings (YAML; JSON when it ends in .json) for 'madgen ad train --settings'.")
+@click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Base settings (field, pose, backbone...; as for 'madgen ad train --settings').")
+@click.option("--grid", "grid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML mapping of map_stages, map_sigma, map_views, map_radius, map_rgb_weight to lists of "
+                   "values (default: two values each, the seed's and madgen's: 32 points).")
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+def ad_tune(data: Path, categories: tuple[str, ...], run_dir: Path, out: Path, settings_file: Path | None,
+            grid_file: Path | None, device: str) -> None:
+    """Choose the anomaly map's settings on validation sets (val/) only; write them as a settings file."""
+    _threads()
+    from .ad.tune import GRID_KEYS, read_grid
+    from .ad.tune import tune as ad_tune_run
+
+    names = [name.strip() for value in categories for name in value.split(",") if name.strip()]
+    base = read_settings(settings_file) if settings_file is not None else {}
+    progress = ProgressLine("tune")
+    document = ad_tune_run(data, names, run_dir, out, base, read_grid(grid_file), device, progress)
+    progress.finish()
+    rows = [(rank + 1, *(result["settings"][key] for key in GRID_KEYS),
+             *(f"{result[m]:.3f}" for m in ("image_auroc", "pixel_auroc")))
+            for rank, result in enumerate(document["results"][:5])]
+    click.echo(format_table(("rank", *(k.replace("map_", "") for k in GRID_KEYS), "image AUROC", "pixel AUROC"),
+                            rows))
+    click.echo(f"chose {', '.join(f'{k}={v}' for k, v in document['chosen']['settings'].items())} "
+               f"on the val/ sets of {', '.join(document['categories'])}; wrote {out} and {run_dir / 'tune.json'}")
 
 
 @ad.command("score")
@@ -507,7 +548,8 @@ def ad_score(run_dir: Path, device: str) -> None:
 @ad.command("eval")
 @click.option("--run", "run_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 def ad_eval(run_dir: Path) -> None:
-    """Image AUROC, pixel AUROC, segmentation pixel AUROC and AUPRO (and pose error with a manifest)."""
+    """Image AUROC, pixel AUROC, segmentation pixel AUROC and AUPRO; image AUROC by defect type (and, with a
+    manifest, by mask-area and contrast tercile and outline contact, and the pose error)."""
     from .ad.run import evaluate as ad_evaluate_run
 
     document = ad_evaluate_run(run_dir)

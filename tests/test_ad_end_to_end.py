@@ -52,6 +52,11 @@ def test_train_score_eval(dataset: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert document["train_device"] == describe(resolve_device("auto")) and document["score_devices"] == [
         document["train_device"]]
     assert document["pose_error"]["median_rotation_deg"] >= 0  # the manifest is read after scoring, only here
+    sliced = document["image_auroc_by_attribute"]
+    assert sliced["note"] is None and sliced["good_images"] == 3
+    assert {s["attribute"] for s in sliced["slices"]} == {"all", "defect type", "mask area", "contrast", "outline"}
+    assert sum(s["images"] for s in sliced["slices"] if s["attribute"] == "mask area") == 3
+    assert "image AUROC by slice" in (run / "metrics.md").read_text()
     assert (run / "metrics.csv").read_text().count("06Bird") == 2
     assert main(["ad", "eval", "--run", str(run)]) == 0
     assert "OmniposeAD" in capsys.readouterr().out
@@ -79,7 +84,10 @@ def test_train_score_eval(dataset: Path, tmp_path: Path, capsys: pytest.CaptureF
         twin = other / path.relative_to(run)
         with np.load(path) as a, np.load(twin) as b:
             assert np.array_equal(a["map"], b["map"]) and np.array_equal(a["pose"], b["pose"])
-    assert evaluate(other)["pose_error"] is None
+    bare_document = evaluate(other)
+    assert bare_document["pose_error"] is None
+    assert bare_document["image_auroc_by_attribute"]["note"].startswith("no manifest.json")
+    assert {s["attribute"] for s in bare_document["image_auroc_by_attribute"]["slices"]} == {"all", "defect type"}
 
     # a training image that changed means a new field (the same settings are not enough)
     trained_on = dataset / "06Bird" / "train" / "good" / "0.png"

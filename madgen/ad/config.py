@@ -7,7 +7,9 @@ import json
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+from ..errors import MadgenError
 
 BACKBONES = ("lite0", "b4", "none")
 
@@ -87,3 +89,128 @@ class AdConfig:
         """A hash of everything that decides the scores (not the data folder's location)."""
         parts = {k: v for k, v in self.to_dict().items() if k != "data"}
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# --- settings files -------------------------------------------------------------------------
+#
+# ``madgen ad train --settings FILE`` reads, and ``madgen ad tune`` writes, a YAML or JSON mapping
+# of the settings below by their command-line names (``map_sigma`` or ``map-sigma``). Options given
+# on the command line win over the file, the file over the defaults. The key ``tuned`` (what
+# ``tune`` chose from and why) is provenance and ignored; any other key is an error.
+
+#: name -> (kind, low, high); kinds: int, float, bool, str (``weights``: a path or null), and a
+#: tuple of choices.
+SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
+    "steps": (int, 1, None),
+    "resolution": (int, 16, 512),
+    "train_size": (int, 16, 1024),
+    "smoothness": (float, 0.0, None),
+    "pose_steps": (int, 0, None),
+    "candidates": (int, 1, None),
+    "backbone": (BACKBONES, None, None),
+    "weights": (str, None, None),
+    "baseline": (bool, None, None),
+    "map_stages": (int, 1, 8),
+    "map_sigma": (float, 0.5, 16.0),
+    "map_views": (int, 0, 16),
+    "map_radius": (int, 0, 4),
+    "map_rgb_weight": (float, 0.0, 1e7),
+    "seed": (int, None, None),
+}
+PROVENANCE_KEY = "tuned"
+
+
+def default_settings() -> dict[str, Any]:
+    """Every setting at its default (what ``madgen ad train`` uses without options)."""
+    field, pose, base = FieldConfig(), PoseConfig(), AdConfig("", "")
+    return {"steps": field.steps, "resolution": field.resolution, "train_size": field.train_size,
+            "smoothness": field.smoothness, "pose_steps": pose.steps, "candidates": pose.candidates,
+            "backbone": base.backbone, "weights": base.weights, "baseline": base.baseline,
+            "map_stages": base.map_stages, "map_sigma": base.map_sigma, "map_views": base.map_views,
+            "map_radius": base.map_radius, "map_rgb_weight": base.map_rgb_weight, "seed": field.seed}
+
+
+def _bounds_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f" {low:g}..{high:g}"
+    if low is not None:
+        return f" >= {low:g}"
+    return ""
+
+
+def check_setting(name: str, value: Any, where: str) -> Any:
+    """``value`` of setting ``name`` checked (ints accepted as floats); a one-line error naming
+    ``where`` (a file or an option) and the key otherwise."""
+    key = name.replace("-", "_")
+    if key not in SETTINGS:
+        raise ValueError(f"unknown setting {name!r}")
+    where = where if where.startswith("--") else f"{where}: key '{key}'"
+    kind, low, high = SETTINGS[key]
+    if isinstance(kind, tuple):
+        if value not in kind:
+            raise MadgenError(f"{where}: expected one of {', '.join(kind)}, got {value!r}")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise MadgenError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if kind is str:
+        if value is not None and not isinstance(value, str):
+            raise MadgenError(f"{where}: expected a path or null, got {value!r}")
+        return value
+    number_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int and not (isinstance(value, int) and not isinstance(value, bool)):
+        number_ok = False
+    if number_ok:
+        value = kind(value)
+        number_ok = value == value and abs(value) != float("inf") and (low is None or value >= low) \
+            and (high is None or value <= high)
+    if not number_ok:
+        what = "an integer" if kind is int else "a number"
+        raise MadgenError(f"{where}: expected {what}{_bounds_text(low, high)}, got {value!r}")
+    return value
+
+
+def check_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A mapping of settings (by command-line name, ``-`` or ``_``) checked; ``tuned`` dropped;
+    unknown keys are errors naming ``where``."""
+    checked = {}
+    for name, value in values.items():
+        if name == PROVENANCE_KEY:
+            continue
+        key = str(name).replace("-", "_")
+        if key not in SETTINGS:
+            raise MadgenError(f"{where}: unknown key '{name}' (known: {', '.join(SETTINGS)}, {PROVENANCE_KEY})")
+        checked[key] = check_setting(key, value, where)
+    return checked
+
+
+def config_from_settings(data: str, category: str, settings: Mapping[str, Any]) -> AdConfig:
+    """The run config of a category from settings (missing ones at their defaults)."""
+    values = default_settings() | dict(settings)
+    return AdConfig(data, category,
+                    FieldConfig(values["resolution"], values["train_size"], values["steps"], seed=values["seed"],
+                                smoothness=values["smoothness"]),
+                    PoseConfig(candidates=values["candidates"], steps=values["pose_steps"], seed=values["seed"]),
+                    values["backbone"], values["weights"], values["baseline"], map_stages=values["map_stages"],
+                    map_sigma=values["map_sigma"], map_views=values["map_views"], map_radius=values["map_radius"],
+                    map_rgb_weight=values["map_rgb_weight"])
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """A settings file (YAML, or JSON by its ``.json`` suffix) checked; errors name the file and key."""
+    from ..yamlfile import read_yaml_mapping
+
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise MadgenError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        except ValueError as exc:
+            raise MadgenError(f"{path}: invalid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise MadgenError(f"{path}: expected a mapping of keys at the top level")
+    else:
+        data = read_yaml_mapping(path)
+    return check_settings(data, str(path))

@@ -79,9 +79,14 @@ class TrainingViews:
     digest: str = ""
 
 
-def load_training(category: Path, size: int, digest: bool = True) -> TrainingViews:
+def _inside(path: Path, folder: Path) -> bool:
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())
+
+
+def load_training(category: Path, size: int, digest: bool = True, forbid: tuple[Path, ...] = ()) -> TrainingViews:
     """Read ``transforms.json`` and its training images at ``size`` x ``size`` (and hash them
-    into ``digest`` unless told not to: scoring does not need it)."""
+    into ``digest`` unless told not to: scoring does not need it). A frame whose image lies in
+    one of the ``forbid`` folders (links resolved) is an error, before any image is read."""
     path = Path(category) / "transforms.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -93,7 +98,7 @@ def load_training(category: Path, size: int, digest: bool = True) -> TrainingVie
         raise MadgenError(f"{path}: cannot read training poses ({exc})") from None
     if not frames:
         raise MadgenError(f"{path}: no frames")
-    images, poses, files = [], [], []
+    images, poses, files, paths = [], [], [], []
     hashed = hashlib.sha256(path.read_bytes())
     for number, frame in enumerate(frames):
         try:
@@ -106,28 +111,45 @@ def load_training(category: Path, size: int, digest: bool = True) -> TrainingVie
             image_path = image_path.with_suffix(".png")
         if matrix.shape != (4, 4):
             raise MadgenError(f"{path}: frames[{number}]: transform_matrix is not 4x4")
+        for folder in forbid:
+            if _inside(image_path, folder):
+                raise MadgenError(f"{path}: frames[{number}]: {file_path} lies in {folder}, which may not be read here")
+        paths.append(image_path)
+        poses.append(matrix)
+        files.append(file_path)
+    for image_path in paths:
         images.append(load_rgb(image_path, size))
         if digest:
             hashed.update(file_sha256(image_path).encode())
-        poses.append(matrix)
-        files.append(file_path)
     return TrainingViews(np.stack(images), np.stack(poses).astype(np.float32), angle, files,
                          hashed.hexdigest() if digest else "")
 
 
-def test_items(category: Path) -> list[TestItem]:
-    """Every test image of a category: ``good`` first, then defect folders by name."""
+def _refuse(path: Path, forbid: tuple[Path, ...]) -> None:
+    for folder in forbid:
+        if _inside(path, folder):
+            raise MadgenError(f"{path}: lies in {folder} (links resolved), which may not be read here")
+
+
+def test_items(category: Path, forbid: tuple[Path, ...] = ()) -> list[TestItem]:
+    """Every test image of a category: ``good`` first, then defect folders by name. With
+    ``forbid``, a folder, image or mask that lies in one of those folders (links resolved) is an
+    error before it is listed or read (``madgen ad tune`` reads ``val/`` and never ``test/``)."""
     test = Path(category) / "test"
+    _refuse(test, forbid)
     if not test.is_dir():
         raise MadgenError(f"{test}: missing")
     splits = sorted((p.name for p in test.iterdir() if p.is_dir()), key=lambda n: (n != "good", n))
     items = []
     for split in splits:
+        _refuse(test / split, forbid)
         files = [p for p in (test / split).glob("*.png") if p.stem.isdigit()]
         for image in sorted(files, key=lambda p: int(p.stem)):
+            _refuse(image, forbid)
             mask = None
             if split != "good":
                 mask = Path(category) / "ground_truth" / split / f"{image.stem}_mask.png"
+                _refuse(mask, forbid)
                 if not mask.is_file():
                     raise MadgenError(f"{mask}: missing mask of {image}")
             items.append(TestItem(split, int(image.stem), image, mask))

@@ -13,7 +13,7 @@ RUN/
 
 Scoring never reads ``manifest.json``: it sees what a user of the real MAD-Sim sees (posed
 training views, unposed test images). ``eval`` reads the manifest, when there is one, only to
-report the pose error afterwards.
+report the pose error and the image AUROC by defect attribute afterwards (``slices``).
 """
 
 from __future__ import annotations
@@ -36,14 +36,15 @@ from ..dataset.images import png_bytes
 from ..errors import MadgenError
 from .anomaly import MAP_SIZE, anomaly_map, heat_map_rgb
 from .config import AdConfig
-from .data import TestItem, load_mask, load_rgb, load_training, test_items
+from .data import TestItem, TrainingViews, load_mask, load_rgb, load_training, test_items
 from .device import describe, resolve_device
 from .features import FeatureExtractor
 from .field import VoxelField
 from .metrics import PixelMetrics, auroc
 from .patchcore import PatchCore
-from .pose import estimate_pose, nearest_views, rotation_error_deg, thumbnails, translation_error
+from .pose import PoseResult, estimate_pose, nearest_views, rotation_error_deg, thumbnails, translation_error
 from .rays import pixel_directions, world_rays
+from .slices import attribute_slices, image_attributes, read_manifest_records, slices_markdown
 from .train import fit_field
 
 Progress = Callable[[int, int, float], None]
@@ -96,14 +97,14 @@ def load_field(path: Path, device: torch.device | str = "cpu") -> VoxelField:
 
 
 def train(run: Path, config: AdConfig, progress: Callable[[int, int, float, float], None] | None = None,
-          force: bool = False, device: str = "auto") -> dict[str, Any]:
+          force: bool = False, device: str = "auto", forbid: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Fit the field on ``device`` (``auto``, ``cpu``, ``cuda``...; skipped when RUN already holds
     one trained with the same settings on the same training files: ``transforms.json`` and the
-    images, by content)."""
+    images, by content). Training images in a ``forbid`` folder are an error (``tune``)."""
     where = resolve_device(device)
     run = Path(run)
     stats_path = run / "train.json"
-    views = load_training(config.folder, config.field.train_size)
+    views = load_training(config.folder, config.field.train_size, forbid=forbid)
     if not force and stats_path.is_file() and (run / "field.pt").is_file():
         previous = json.loads(stats_path.read_text(encoding="utf-8"))
         if (previous.get("field") == config.field.to_dict() and previous.get("category") == config.category
@@ -142,6 +143,21 @@ def _score_path(run: Path, item: TestItem) -> Path:
     return Path(run) / "scores" / item.split / f"{item.index}.npz"
 
 
+def pose_and_references(field_: VoxelField, image: Path, views: TrainingViews, train_thumbs: np.ndarray,
+                        train_224: np.ndarray | None, config: AdConfig,
+                        view_count: int) -> tuple[PoseResult, np.ndarray, list[np.ndarray], np.ndarray]:
+    """A test image's estimated pose, the image at 224 px, its references (the field's render at
+    that pose, then the ``view_count`` training views nearest to it) and those views' indexes.
+    ``views``: the training views at the pose size; ``train_224``: at 224 px (or None)."""
+    small = load_rgb(image, config.pose.size)
+    estimate = estimate_pose(field_, small, train_thumbs, views.poses, views.camera_angle_x, config.pose)
+    observed = load_rgb(image, MAP_SIZE)
+    reference = render_image(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
+    neighbours = nearest_views(estimate.pose, views.poses, view_count)
+    references = [reference] + ([train_224[i] for i in neighbours] if train_224 is not None else [])
+    return estimate, observed, references, neighbours
+
+
 def score(run: Path, progress: Progress | None = None, device: str = "auto") -> dict[str, Any]:
     """Score on ``device`` every test image not yet scored with the run's settings, field and
     that image's content (a test image or field that changed is scored again); then write heat maps."""
@@ -175,12 +191,9 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
             baseline = PatchCore(extractor, train_224, config.bank_size, seed=config.field.seed)
         for number, item in enumerate(todo):
             began = time.perf_counter()
-            small = load_rgb(item.image, config.pose.size)
-            estimate = estimate_pose(field_, small, train_thumbs, views.poses, views.camera_angle_x, config.pose)
-            observed = load_rgb(item.image, MAP_SIZE)
-            reference = render_image(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
-            neighbours = nearest_views(estimate.pose, views.poses, config.map_views)
-            references = [reference] + ([train_224[i] for i in neighbours] if train_224 is not None else [])
+            estimate, observed, references, neighbours = pose_and_references(
+                field_, item.image, views, train_thumbs, train_224, config, config.map_views)
+            reference = references[0]
             values = anomaly_map(extractor, observed, references, config.map_stages, config.map_sigma,
                                  config.map_radius, config.map_rgb_weight)
             arrays: dict[str, Any] = {
@@ -231,19 +244,19 @@ def _write_heat_maps(run: Path, items: list[TestItem]) -> None:
 
 
 def _pose_errors(config: AdConfig, items: list[TestItem], scores: list[dict[str, np.ndarray]]) -> dict[str, Any] | None:
-    path = config.folder / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        files = {f["file"]: f for f in json.loads(path.read_text(encoding="utf-8"))["files"]}
-    except (OSError, ValueError, KeyError, TypeError):
+    files = read_manifest_records(config.folder).records
+    if files is None:
         return None
     rotations, translations, per_image = [], [], {}
     for item, saved in zip(items, scores):
         record = files.get(f"test/{item.split}/{item.index}.png")
         if record is None or "pose" not in record:
             continue
-        truth = np.asarray(record["pose"]["matrix"], dtype=np.float64)
+        try:
+            truth = np.asarray(record["pose"]["matrix"], dtype=np.float64).reshape(4, 4)
+        except (KeyError, TypeError, ValueError):
+            raise MadgenError(f"{config.folder / 'manifest.json'}: test/{item.split}/{item.index}.png: "
+                              "key 'pose.matrix': expected a 4x4 matrix") from None
         rotation, translation = rotation_error_deg(saved["pose"], truth), translation_error(saved["pose"], truth)
         rotations.append(rotation)
         translations.append(translation)
@@ -255,12 +268,18 @@ def _pose_errors(config: AdConfig, items: list[TestItem], scores: list[dict[str,
             "within_5_deg": float(np.mean(np.array(rotations) <= 5.0)), "per_image": per_image}
 
 
+def _image_scores(maps: list[np.ndarray]) -> np.ndarray:
+    """Each image's score: the maximum of its map, min-max normalised over the test set."""
+    low, high = _bounds(maps)
+    return np.array([((m - low) / (high - low)).max() for m in maps])
+
+
 def _method_metrics(items: list[TestItem], maps: list[np.ndarray], images: list[np.ndarray],
                     masks: list[np.ndarray]) -> dict[str, float]:
     low, high = _bounds(maps)
     normalised = [(m - low) / (high - low) for m in maps]
     labels = np.array([item.anomalous for item in items])
-    image_scores = np.array([m.max() for m in normalised])
+    image_scores = _image_scores(maps)
     pixels = PixelMetrics()
     for anomaly, image, mask in zip(normalised, images, masks):
         pixels.add(anomaly, mask, (image * 255).astype(np.uint8))
@@ -281,9 +300,15 @@ def evaluate(run: Path) -> dict[str, Any]:
     if not any(mask.any() for mask in masks):
         raise MadgenError(f"{config.folder}: no anomalous pixels in the test set; cannot evaluate")
     extractor = FeatureExtractor(config.backbone, config.weights)
-    methods = {"OmniposeAD": _method_metrics(items, [s["map"] for s in scores], images, masks)}
+    method_maps = {"OmniposeAD": [s["map"] for s in scores]}
     if all("baseline" in s for s in scores):
-        methods["PatchCore (pose-unaware)"] = _method_metrics(items, [s["baseline"] for s in scores], images, masks)
+        method_maps["PatchCore (pose-unaware)"] = [s["baseline"] for s in scores]
+    methods = {name: _method_metrics(items, maps, images, masks) for name, maps in method_maps.items()}
+    attributes, note = image_attributes(
+        config.folder, [f"test/{item.split}/{item.index}.png" if item.anomalous else None for item in items])
+    by_attribute = attribute_slices([item.split for item in items],
+                                    {name: _image_scores(maps) for name, maps in method_maps.items()},
+                                    attributes, note)
     seconds = [float(s["seconds"]) for s in scores if "seconds" in s]
     devices = sorted({str(s["device"]) for s in scores if "device" in s})
     stats_path = run / "train.json"
@@ -292,6 +317,7 @@ def evaluate(run: Path) -> dict[str, Any]:
         "category": config.category, "data": config.data, "test_images": len(items),
         "anomalous_images": int(sum(item.anomalous for item in items)),
         "backbone": asdict(extractor.info), "methods": methods,
+        "image_auroc_by_attribute": by_attribute,
         "pose_error": _pose_errors(config, items, scores),
         "train_seconds": train_stats.get("seconds"), "train_device": train_stats.get("device"),
         "score_seconds_per_image": float(np.mean(seconds)) if seconds else None, "score_devices": devices,
@@ -309,6 +335,7 @@ def evaluate(run: Path) -> dict[str, Any]:
              "|---|---|---:|---:|---:|---:|"]
     for method, values in methods.items():
         lines.append(f"| {config.category} | {method} | " + " | ".join(f"{values[n]:.3f}" for n in names) + " |")
+    lines += ["", *slices_markdown(config.category, by_attribute)]
     write_bytes_atomic(run / "metrics.md", ("\n".join(lines) + "\n").encode("utf-8"))
     return document
 

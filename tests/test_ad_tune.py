@@ -1,0 +1,199 @@
+"""``madgen ad tune`` on a ci build with a validation set: it reads val/ only (never test/ or
+ground_truth/, checked at the system-call level), its maps are anomaly_map's, and
+``madgen ad train --settings`` takes what it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("efficientnet_lite_pytorch")
+
+from madgen.ad.anomaly import anomaly_map  # noqa: E402
+from madgen.ad.config import read_settings  # noqa: E402
+from madgen.ad.features import FeatureExtractor  # noqa: E402
+from madgen.ad.tune import DEFAULT_GRID, combine, grid_points, image_parts, read_grid, tune  # noqa: E402
+from madgen.cli import main  # noqa: E402
+from madgen.errors import MadgenError  # noqa: E402
+
+BASE = {"steps": 60, "resolution": 40, "train_size": 64, "pose_steps": 10, "candidates": 1}
+GRID = {"map_stages": [3], "map_sigma": [2.0, 4.0], "map_views": [0, 1], "map_radius": [0, 1],
+        "map_rgb_weight": [30000.0]}
+
+_OPENED: list[str] | None = None
+
+
+def _audit(event: str, args: tuple) -> None:
+    if _OPENED is not None and event in ("open", "os.listdir", "os.scandir") and args:
+        path = args[0]
+        if isinstance(path, (str, bytes, os.PathLike)):
+            _OPENED.append(os.fsdecode(path))
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("bpy", reason="the bpy wheel is not installed")
+    from madgen.build.config import resolve_config
+    from madgen.build.run import build_dataset
+
+    out = tmp_path_factory.mktemp("tuneci")
+    report = build_dataset(resolve_config(options={
+        "categories": ("Bird",), "profile": "ci", "train_views": "0:216:12", "test_good": 2, "test_per_defect": 1,
+        "val_good": 3, "val_per_defect": 1, "out": str(out)}))
+    assert not report.failures
+    return out
+
+
+@pytest.fixture(scope="module")
+def tuned(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, list[str]]:
+    global _OPENED
+    where = tmp_path_factory.mktemp("tune")
+    _OPENED = []
+    try:
+        document = tune(dataset, ["Bird"], where / "run", where / "chosen.yaml", BASE, GRID, "cpu")
+        opened = _OPENED
+    finally:
+        _OPENED = None
+    return where, document, opened
+
+
+def test_tune_reads_the_validation_set_only(dataset: Path, tuned: tuple[Path, dict, list[str]]) -> None:
+    where, document, opened = tuned
+    category = (dataset / "06Bird").resolve()
+    touched = [Path(p).resolve() for p in opened]
+    assert any(p.is_relative_to(category / "val" / "test" / "Burrs") for p in touched)
+    assert any(p.is_relative_to(category / "train") for p in touched)
+    for forbidden in (category / "test", category / "ground_truth"):
+        assert not [p for p in touched if p.is_relative_to(forbidden)]
+    # what it chose and why
+    assert document["categories"]["06Bird"]["validation_images"] == 6
+    assert len(document["results"]) == 8 and document["chosen"] == document["results"][0]
+    best = document["results"][0]
+    assert all(best["image_auroc"] >= r["image_auroc"] - 1e-9 for r in document["results"])
+    chosen = read_settings(where / "chosen.yaml")
+    assert {k: chosen[k] for k in best["settings"]} == best["settings"]
+    assert chosen["steps"] == 60 and chosen["backbone"] == "lite0"
+    assert json.loads((where / "run" / "tune.json").read_text())["results"] == document["results"]
+
+
+def test_tune_needs_no_test_set_and_gives_the_same_choice(dataset: Path, tuned: tuple[Path, dict, list[str]],
+                                                          tmp_path: Path) -> None:
+    where, document, _ = tuned
+    shutil.copytree(dataset / "06Bird", tmp_path / "data" / "06Bird")
+    shutil.rmtree(tmp_path / "data" / "06Bird" / "test")
+    shutil.rmtree(tmp_path / "data" / "06Bird" / "ground_truth")
+    again = tune(tmp_path / "data", ["06Bird"], where / "run", tmp_path / "chosen.json", BASE, GRID, "cpu")
+    assert again["results"] == document["results"]  # the field was kept: same training files
+    assert read_settings(tmp_path / "chosen.json") == read_settings(where / "chosen.yaml")
+
+
+def test_a_validation_set_that_leads_into_test_is_refused(dataset: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(dataset / "06Bird", tmp_path / "a" / "06Bird")
+    val_test = tmp_path / "a" / "06Bird" / "val" / "test"
+    shutil.rmtree(val_test)
+    val_test.symlink_to(Path("..") / "test")
+    with pytest.raises(MadgenError, match="may not be read here"):
+        tune(tmp_path / "a", ["Bird"], tmp_path / "run", tmp_path / "x.yaml", BASE, GRID, "cpu")
+    # one split linked into test/
+    shutil.copytree(dataset / "06Bird", tmp_path / "b" / "06Bird")
+    burrs = tmp_path / "b" / "06Bird" / "val" / "test" / "Burrs"
+    shutil.rmtree(burrs)
+    burrs.symlink_to(Path("..") / ".." / "test" / "Burrs")
+    assert main(["ad", "tune", "--data", str(tmp_path / "b"), "--category", "Bird", "--run", str(tmp_path / "run"),
+                 "--out", str(tmp_path / "x.yaml")]) == 2
+    error = capsys.readouterr().err
+    assert "may not be read here" in error and error.count("\n") == 1
+    # training frames that point into test/
+    shutil.copytree(dataset / "06Bird", tmp_path / "c" / "06Bird")
+    transforms = tmp_path / "c" / "06Bird" / "transforms.json"
+    data = json.loads(transforms.read_text())
+    data["frames"][0]["file_path"] = "./test/good/0.png"
+    transforms.write_text(json.dumps(data))
+    with pytest.raises(MadgenError, match=r"frames\[0\].*may not be read here"):
+        tune(tmp_path / "c", ["Bird"], tmp_path / "run-c", tmp_path / "x.yaml", BASE, GRID, "cpu")
+    assert not (tmp_path / "run-c" / "06Bird" / "field.pt").exists() and not (tmp_path / "x.yaml").exists()
+    # no validation set at all
+    shutil.copytree(dataset / "06Bird", tmp_path / "d" / "06Bird")
+    shutil.rmtree(tmp_path / "d" / "06Bird" / "val")
+    with pytest.raises(MadgenError, match="--val-good N --val-per-defect M"):
+        tune(tmp_path / "d", ["Bird"], tmp_path / "run", tmp_path / "x.yaml", BASE, GRID, "cpu")
+
+
+def test_train_takes_the_settings_file(dataset: Path, tuned: tuple[Path, dict, list[str]], tmp_path: Path) -> None:
+    where, document, _ = tuned
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("field.pt", "train.json"):  # the tuning field: same field settings, same data
+        shutil.copy(where / "run" / "06Bird" / name, run / name)
+    assert main(["ad", "train", "--data", str(dataset), "--category", "Bird", "--run", str(run),
+                 "--settings", str(where / "chosen.yaml"), "--map-rgb-weight", "5"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    best = document["chosen"]["settings"]
+    assert config["map_sigma"] == best["map_sigma"] and config["map_views"] == best["map_views"]
+    assert config["map_rgb_weight"] == 5.0  # the command line wins over the file
+    assert config["field"]["steps"] == 60 and config["pose"]["steps"] == 10
+
+
+@pytest.mark.parametrize("text, message", [
+    ("map_sigma: 0\n", "key 'map_sigma': expected a number 0.5..16, got 0"),
+    ("mapsigma: 2\n", "unknown key 'mapsigma'"),
+    ("backbone: b5\n", "key 'backbone': expected one of lite0, b4, none"),
+    ("- 1\n", "expected a mapping"),
+])
+def test_bad_settings_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
+                                       message: str) -> None:
+    settings = tmp_path / "s.yaml"
+    settings.write_text(text)
+    (tmp_path / "data" / "06Bird").mkdir(parents=True)
+    assert main(["ad", "train", "--data", str(tmp_path / "data"), "--category", "Bird", "--run",
+                 str(tmp_path / "run"), "--settings", str(settings)]) == 2
+    error = capsys.readouterr().err
+    assert message in error and str(settings) in error and error.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("map_sigma: []\n", "key 'map_sigma': expected a non-empty list"),
+    ("steps: [1, 2]\n", "unknown key 'steps'"),
+    ("map_radius: [1, 9]\n", "key 'map_radius': expected an integer 0..4, got 9"),
+])
+def test_bad_grid_file(tmp_path: Path, text: str, message: str) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(text)
+    with pytest.raises(MadgenError, match="grid.yaml") as caught:
+        read_grid(grid)
+    assert message in str(caught.value)
+
+
+def test_default_grid_is_small_and_holds_the_seed_and_the_defaults() -> None:
+    points = grid_points(read_grid(None))
+    assert len(points) == 32 and read_grid(None) == DEFAULT_GRID
+    assert {"map_stages": 5, "map_sigma": 4.0, "map_views": 0, "map_radius": 0, "map_rgb_weight": 1.0} in points
+    assert {"map_stages": 3, "map_sigma": 2.0, "map_views": 2, "map_radius": 1, "map_rgb_weight": 30000.0} in points
+
+
+def test_grid_maps_are_anomaly_maps() -> None:
+    """The sweep's arithmetic on cached parts gives exactly the map 'madgen ad score' computes."""
+    extractor = FeatureExtractor("lite0")
+    rng = np.random.default_rng(0)
+    observed = rng.random((224, 224, 3), dtype=np.float32)
+    references = [np.clip(observed + rng.normal(0, 0.1, observed.shape).astype(np.float32), 0, 1)
+                  for _ in range(3)]
+    parts = image_parts(extractor, observed, references, 5, [0, 1], "Burrs", np.zeros((224, 224), bool))
+    for point in ({"map_stages": 3, "map_sigma": 2.0, "map_views": 2, "map_radius": 1, "map_rgb_weight": 3e4},
+                  {"map_stages": 5, "map_sigma": 4.0, "map_views": 0, "map_radius": 0, "map_rgb_weight": 1.0},
+                  {"map_stages": 1, "map_sigma": 1.0, "map_views": 1, "map_radius": 0, "map_rgb_weight": 0.0}):
+        expected = anomaly_map(extractor, observed, references[:1 + point["map_views"]], point["map_stages"],
+                               point["map_sigma"], point["map_radius"], point["map_rgb_weight"])
+        assert np.array_equal(combine(parts, point), expected)
