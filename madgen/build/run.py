@@ -135,7 +135,7 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
     plans: list[CategoryPlan] = [
         plan_category(category, config.seed, config.rig, config.train_views, config.test_good,
                       [entry.name for entry in defect_types], config.test_per_defect, config.val_good,
-                      config.val_per_defect)
+                      config.val_per_defect, profile.realism)
         for category in models
     ]
     units = work_units(plans, config.chunk_size)
