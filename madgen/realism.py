@@ -159,6 +159,17 @@ def jitter_pose(pose: CameraPose, realism: Realism, seed: int) -> tuple[CameraPo
     return true_pose, {"aim_x": _r(aim[0]), "aim_y": _r(aim[1]), "roll_deg": _r(roll), "distance_scale": _r(scale)}
 
 
+def realistic_view(pose: CameraPose, realism: Realism, seed: int) -> tuple[CameraPose, dict[str, Any]]:
+    """A view's true (jittered) pose and its look, both drawn from ``seed``; the look records the
+    jitter and the rig pose it came from."""
+    look = draw_look(realism, seed)
+    true_pose, jitter = jitter_pose(pose, realism, seed)
+    look["camera"]["pose_jitter"] = jitter
+    look["camera"]["rig_pose"] = {"azimuth_deg": pose.azimuth_deg, "elevation_deg": pose.elevation_deg,
+                                  "distance": pose.distance}
+    return true_pose, look
+
+
 def spread_views(poses: Sequence[CameraPose], count: int) -> list[int]:
     """``count`` rig indexes spread evenly over the view sphere (farthest-point order, then sorted).
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..profiles.realism import Realism
-from ..realism import draw_look, jitter_pose, spread_views
+from ..realism import realistic_view, spread_views
 from ..render_views import parse_views
 from ..rig import CameraPose, RigConfig, sample_test_poses, training_poses
 from ..seeds import derive_seed
@@ -171,25 +171,5 @@ def plan_category(category: str, seed: int, rig: RigConfig, train_views: str | N
 
 def _with_look(job: ViewJob, realism: Realism) -> ViewJob:
     """``job`` with its drawn look and its true, jittered pose (the rig pose it came from is recorded)."""
-    look = draw_look(realism, job.seed)
-    pose, jitter = jitter_pose(job.pose, realism, job.seed)
-    look["camera"]["pose_jitter"] = jitter
-    look["camera"]["rig_pose"] = {"azimuth_deg": job.pose.azimuth_deg, "elevation_deg": job.pose.elevation_deg,
-                                  "distance": job.pose.distance}
+    pose, look = realistic_view(job.pose, realism, job.seed)
     return ViewJob(job.category, job.split, job.index, pose, job.seed, job.defect, look)
-
-
-def work_units(plans: Iterable[CategoryPlan], chunk_size: int) -> list[WorkUnit]:
-    """Split each category's jobs into units of at most ``chunk_size`` jobs of one split."""
-    units = []
-    for plan in plans:
-        for split in plan.splits():
-            jobs = [job for job in plan.jobs if job.split == split]
-            for first in range(0, len(jobs), chunk_size):
-                units.append(WorkUnit(plan.category, split, tuple(jobs[first:first + chunk_size])))
-    return units
-
-
-def shard_units(units: Sequence[WorkUnit], shard: Shard) -> list[WorkUnit]:
-    """The units of one shard: every ``shard.count``-th unit, starting at ``shard.index``."""
-    return [unit for number, unit in enumerate(units) if number % shard.count == shard.index]
