@@ -64,10 +64,10 @@ class _PatternMaterial:
         self.wave = nodes.new("ShaderNodeTexWave")
         self.wave.wave_type = "BANDS"
         self.wave.bands_direction = "X"
-        self.wave.inputs["Detail"].default_value = 3.0
+        self.wave.inputs["Detail"].default_value = 1.0
         self.wave.inputs["Detail Scale"].default_value = 1.5
         self.noise = nodes.new("ShaderNodeTexNoise")
-        self.noise.inputs["Detail"].default_value = 6.0
+        self.noise.inputs["Detail"].default_value = 3.0
         self.noise.inputs["Roughness"].default_value = 0.6
         self.brick = nodes.new("ShaderNodeTexBrick")
         self.brick.inputs["Color1"].default_value = (1.0, 1.0, 1.0, 1.0)
@@ -99,10 +99,6 @@ class _PatternMaterial:
         self.mix.data_type = "RGBA"
         links.new(total.outputs[0], self.mix.inputs["Factor"])
         links.new(self.mix.outputs["Result"], self.bsdf.inputs["Base Color"])
-        self.bump = nodes.new("ShaderNodeBump")
-        self.bump.inputs["Distance"].default_value = 0.02
-        links.new(total.outputs[0], self.bump.inputs["Height"])
-        links.new(self.bump.outputs["Normal"], self.bsdf.inputs["Normal"])
         roughness = nodes.new("ShaderNodeMath")  # the roughness varies a little with the pattern
         roughness.operation = "MULTIPLY_ADD"
         roughness.inputs[1].default_value = 0.15
@@ -125,7 +121,6 @@ class _PatternMaterial:
             socket.default_value = weight
         self.mix.inputs["A"].default_value = _linear(colour2)
         self.mix.inputs["B"].default_value = _linear(colour)
-        self.bump.inputs["Strength"].default_value = bump
         self.roughness.default_value = max(0.0, roughness - 0.075)
         compat.set_principled(self.bsdf, metallic=metallic, specular=specular, coat=0.0)
 
@@ -194,6 +189,8 @@ class Environment:
         self.world = self._make_world()
         scene.world = self.world
         scene.render.film_transparent = False
+        # a camera's tone curve: highlights roll off instead of clipping, so white ABS keeps its shading
+        scene.view_settings.view_transform = "AgX"
 
     def _object(self, name: str, mesh: bpy.types.Mesh) -> bpy.types.Object:
         obj = bpy.data.objects.new(name, mesh)
