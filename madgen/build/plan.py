@@ -173,3 +173,19 @@ def _with_look(job: ViewJob, realism: Realism) -> ViewJob:
     """``job`` with its drawn look and its true, jittered pose (the rig pose it came from is recorded)."""
     pose, look = realistic_view(job.pose, realism, job.seed)
     return ViewJob(job.category, job.split, job.index, pose, job.seed, job.defect, look)
+
+
+def work_units(plans: Iterable[CategoryPlan], chunk_size: int) -> list[WorkUnit]:
+    """Split each category's jobs into units of at most ``chunk_size`` jobs of one split."""
+    units = []
+    for plan in plans:
+        for split in plan.splits():
+            jobs = [job for job in plan.jobs if job.split == split]
+            for first in range(0, len(jobs), chunk_size):
+                units.append(WorkUnit(plan.category, split, tuple(jobs[first:first + chunk_size])))
+    return units
+
+
+def shard_units(units: Sequence[WorkUnit], shard: Shard) -> list[WorkUnit]:
+    """The units of one shard: every ``shard.count``-th unit, starting at ``shard.index``."""
+    return [unit for number, unit in enumerate(units) if number % shard.count == shard.index]
