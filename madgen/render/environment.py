@@ -191,6 +191,11 @@ class Environment:
         scene.render.film_transparent = False
         # a camera's tone curve: highlights roll off instead of clipping, so white ABS keeps its shading
         scene.view_settings.view_transform = "AgX"
+        # few samples on a full frame: blur glossy paths after a diffuse bounce and skip caustics, whose
+        # fireflies the denoiser would smear into blotches
+        scene.cycles.blur_glossy = 1.0
+        scene.cycles.caustics_reflective = False
+        scene.cycles.caustics_refractive = False
 
     def _object(self, name: str, mesh: bpy.types.Mesh) -> bpy.types.Object:
         obj = bpy.data.objects.new(name, mesh)
