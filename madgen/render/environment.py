@@ -190,7 +190,7 @@ class Environment:
         scene.world = self.world
         scene.render.film_transparent = False
         # a camera's tone curve: highlights roll off instead of clipping, so white ABS keeps its shading
-        scene.view_settings.view_transform = "AgX"
+        compat.set_tone_curve(scene)
         # few samples on a full frame: blur glossy paths after a diffuse bounce and skip caustics, whose
         # fireflies the denoiser would smear into blotches
         scene.cycles.blur_glossy = 1.0
@@ -267,8 +267,7 @@ class Environment:
             if obj.data is not data:
                 obj.data = data
             data.energy = float(light["power_w"])
-            data.use_temperature = True
-            data.temperature = float(light["temperature_k"])
+            compat.set_light_temperature(data, float(light["temperature_k"]))
             if light["kind"] == "spot":
                 data.spot_size = math.radians(float(light["spot_deg"]))
                 data.spot_blend = float(light["spot_blend"])
@@ -287,9 +286,7 @@ class Environment:
         settings = look["camera"]
         view = self.scene.view_settings
         view.exposure = float(settings["exposure_ev"])
-        view.use_white_balance = True
-        view.white_balance_temperature = float(settings["white_balance_k"])
-        view.white_balance_tint = float(settings["white_balance_tint"])
+        compat.set_white_balance(self.scene, float(settings["white_balance_k"]), float(settings["white_balance_tint"]))
         dof = camera.data.dof
         dof.use_dof = True
         dof.focus_distance = float(placed["focus_distance"])
