@@ -199,7 +199,11 @@ def twin_mask_ious(folder: Path, per_type: int, library: Library | None = None,
     For the first ``per_type`` images of each defect type (by index), the defect-free view of the
     same pose and seed is rendered with the settings the manifest records; the IoU of the image's
     mask with the pixels that differ (:func:`madgen.defects.fidelity.mask_iou`, specks ignored when
-    the profile does not denoise) is the image's fidelity. Needs the manifest and the model.
+    the profile does not denoise) is the image's fidelity. For a realism build (a look per image)
+    the twin gets the image's look and sensor noise, and only pixels on the object (its silhouette
+    in the good or the defective view, grown by a pixel) count as changed: the background also
+    changes where a removed part's shadow or reflection was, which no mask covers. Needs the
+    manifest and the model.
     """
     from .categories import CATEGORIES, load_scene
     from .dataset.digest import file_sha256
@@ -249,7 +253,19 @@ def twin_mask_ious(folder: Path, per_type: int, library: Library | None = None,
                                                                        ids=False)[0].rgba), look)
             defective = _read_rgb(folder / record["file"])
             mask = _read_rgb(folder / record["mask"])[:, :, 0] > 127
-            result[split].append(mask_iou(good, defective, mask, despeckle=not profile.denoise))
+            region = None
+            if look is not None and record.get("object_mask"):
+                # on a bench, a removed part also takes its shadow and reflection off the bench, which
+                # its mask rightly leaves out: only changes on the object (good or defective) count
+                import cv2
+
+                from .defects.coverage import object_silhouette
+
+                ids = session.render_id_layers(pose)
+                region = object_silhouette(ids.instance_ids, ids.added_labels, ids.scale)
+                region |= _read_rgb(folder / record["object_mask"])[:, :, 0] > 127
+                region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            result[split].append(mask_iou(good, defective, mask, despeckle=not profile.denoise, region=region))
             if progress is not None:
                 progress(number + 1, len(jobs), time.perf_counter() - started)
     return result

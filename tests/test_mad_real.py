@@ -223,7 +223,7 @@ def test_defect_masks_never_cover_background(real_build: Path) -> None:
             assert mask.any()
             # the object in the defective image (its silhouette) and, for a missing part, in the good one
             good = session.render_id_layers(CameraPose.from_dict(record["pose"]))
-            from madgen.build.worker import object_silhouette
+            from madgen.defects.coverage import object_silhouette
 
             good_object = object_silhouette(good.instance_ids, good.added_labels, good.scale)
             allowed = read(record["object_mask"]) | good_object

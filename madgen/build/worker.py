@@ -21,7 +21,7 @@ from ..categories import CATEGORIES, load_model_scene, load_scene
 from ..dataset.atomic import write_bytes_atomic, write_json_atomic
 from ..dataset.digest import file_sha256
 from ..dataset.images import composite_on_white, mask_pixels, png_bytes
-from ..defects.coverage import coverage_mask
+from ..defects.coverage import object_silhouette
 from ..realism import finish_image
 from ..defects.registry import load_registry
 from ..ldraw import Library, load_assembly
@@ -125,16 +125,6 @@ def _blender_version() -> str:
     import bpy
 
     return str(bpy.app.version_string)
-
-
-#: A pixel belongs to the object silhouette when the model covers at least half of it.
-SILHOUETTE_COVERAGE = 0.5
-
-
-def object_silhouette(instance_ids: np.ndarray, added_labels: np.ndarray, scale: int) -> np.ndarray:
-    """The object's image mask from an ID pass at ``scale``: pixels at least half covered by the model
-    (its parts and any mesh a defect added; filter-weighted, as for defect masks)."""
-    return coverage_mask((instance_ids >= 0) | (added_labels >= 0), scale, SILHOUETTE_COVERAGE)
 
 
 def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None = None) -> UnitResult:

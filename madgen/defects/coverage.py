@@ -49,3 +49,13 @@ def coverage_mask(subpixel_mask: np.ndarray, scale: int, threshold: float) -> np
     if scale == 1:
         return np.asarray(subpixel_mask, dtype=bool)
     return pixel_coverage(subpixel_mask, scale) >= threshold - 1e-6
+
+
+#: A pixel belongs to the object silhouette when the model covers at least half of it.
+SILHOUETTE_COVERAGE = 0.5
+
+
+def object_silhouette(instance_ids: np.ndarray, added_labels: np.ndarray, scale: int) -> np.ndarray:
+    """The object's image mask from an ID pass at ``scale``: pixels at least half covered by the model
+    (its parts and any mesh a defect added; filter-weighted, as for defect masks)."""
+    return coverage_mask((instance_ids >= 0) | (added_labels >= 0), scale, SILHOUETTE_COVERAGE)
