@@ -182,8 +182,12 @@ def test_mad_real_build_is_valid_and_byte_identical(real_build: Path, tmp_path: 
     # a re-run does nothing; a fresh build of the same seed is byte-identical
     again = build_dataset(resolve_config(options={**OPTIONS, "out": str(real_build)}))
     assert again.rendered == 0
-    fresh = build_dataset(resolve_config(options={**OPTIONS, "out": str(tmp_path)}))
-    assert fresh.rendered > 0 and _hashes(tmp_path) == _hashes(real_build)
+    fresh = build_dataset(resolve_config(options={**OPTIONS, "out": str(tmp_path / "fresh")}))
+    assert fresh.rendered > 0 and _hashes(tmp_path / "fresh") == _hashes(real_build)
+    # two shards, one after the other, make the same dataset (the last one writes the manifest)
+    for shard in ("0/2", "1/2"):
+        build_dataset(resolve_config(options={**OPTIONS, "out": str(tmp_path / "sharded"), "shard": shard}))
+    assert _hashes(tmp_path / "sharded") == _hashes(real_build)
     # another seed: another bench, backdrop and light in the pixels
     other = tmp_path / "seed1"
     build_dataset(resolve_config(options={**OPTIONS, "out": str(other), "seed": 1, "test_good": 0,
