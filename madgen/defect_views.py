@@ -261,8 +261,8 @@ def twin_mask_ious(folder: Path, per_type: int, library: Library | None = None,
 
                 from .defects.coverage import object_silhouette
 
-                ids = session.render_id_layers(pose)
-                region = object_silhouette(ids.instance_ids, ids.added_labels, ids.scale)
+                good_ids, good_added, _ = session.render_id_layers(pose, scale=1).point_sampled()
+                region = object_silhouette(good_ids, good_added)
                 region |= _read_rgb(folder / record["object_mask"])[:, :, 0] > 127
                 region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
             result[split].append(mask_iou(good, defective, mask, despeckle=not profile.denoise, region=region))

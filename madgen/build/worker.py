@@ -171,15 +171,15 @@ def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None
 
     looks = [job.look for job in jobs] if any(job.look is not None for job in jobs) else None
     if unit.jobs[0].defect is None:
+        # silhouettes need only the ID pass at image resolution (the pixel centres), a ninth of the mask pass
         views = session.render_many([job.pose for job in jobs], [job.seed for job in jobs], ids=object_masks,
-                                    looks=looks)
+                                    looks=looks, id_scale=1)
         for job, view in zip(jobs, views):
             result.rgb_seconds += view.rgb_seconds
             result.mask_seconds += view.mask_seconds
             silhouette = None
-            if view.id_layers is not None:
-                silhouette = object_silhouette(view.id_layers.instance_ids, view.id_layers.added_labels,
-                                               view.id_layers.scale)
+            if view.instance_ids is not None:
+                silhouette = object_silhouette(view.instance_ids, view.added_labels)
             keep(job, composite_on_white(view.rgba), None, None, 0, silhouette=silhouette)
     else:
         if _CACHE.registry is None or _CACHE.registry[0] != (settings.templates, settings.plugins):
@@ -199,8 +199,8 @@ def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None
             result.mask_seconds += image.mask_seconds
             silhouette = None
             if image.id_layers is not None:
-                silhouette = object_silhouette(image.id_layers.instance_ids, image.id_layers.added_labels,
-                                               image.id_layers.scale)
+                final_ids, final_added, _ = image.id_layers.point_sampled()
+                silhouette = object_silhouette(final_ids, final_added)
             keep(job, composite_on_white(image.rgba), image.mask, image.plan.to_dict(), image.attempts,
                  image.attributes, silhouette)
     result.wall_seconds = time.perf_counter() - started

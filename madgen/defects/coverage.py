@@ -51,11 +51,7 @@ def coverage_mask(subpixel_mask: np.ndarray, scale: int, threshold: float) -> np
     return pixel_coverage(subpixel_mask, scale) >= threshold - 1e-6
 
 
-#: A pixel belongs to the object silhouette when the model covers at least half of it.
-SILHOUETTE_COVERAGE = 0.5
-
-
-def object_silhouette(instance_ids: np.ndarray, added_labels: np.ndarray, scale: int) -> np.ndarray:
-    """The object's image mask from an ID pass at ``scale``: pixels at least half covered by the model
-    (its parts and any mesh a defect added; filter-weighted, as for defect masks)."""
-    return coverage_mask((instance_ids >= 0) | (added_labels >= 0), scale, SILHOUETTE_COVERAGE)
+def object_silhouette(instance_ids: np.ndarray, added_labels: np.ndarray) -> np.ndarray:
+    """The object's silhouette from an ID pass at image resolution (point-sampled at pixel centres):
+    the pixels whose centre sees the model (its parts or a mesh a defect added)."""
+    return (np.asarray(instance_ids) >= 0) | (np.asarray(added_labels) >= 0)

@@ -53,10 +53,16 @@ def _linear(rgb: Any) -> tuple[float, float, float, float]:
 class _PatternMaterial:
     """A Principled material whose colour, bump and roughness follow a weighted procedural pattern."""
 
-    def __init__(self, name: str, frame: bpy.types.Object) -> None:
+    def __init__(self, name: str, frame: bpy.types.Object, matte: bool = False) -> None:
         self.material = compat.new_node_material(name)
         nodes, links = self.material.node_tree.nodes, self.material.node_tree.links
         self.bsdf = compat.principled_node(self.material)
+        self.matte = matte
+        if matte:  # a plain diffuse surface: cheaper than the Principled BSDF's lobes
+            nodes.remove(self.bsdf)
+            self.bsdf = nodes.new("ShaderNodeBsdfDiffuse")
+            output = next(node for node in nodes if node.type == "OUTPUT_MATERIAL")
+            links.new(self.bsdf.outputs["BSDF"], output.inputs["Surface"])
         coords = nodes.new("ShaderNodeTexCoord")
         coords.object = frame
         self.mapping = nodes.new("ShaderNodeMapping")
@@ -98,13 +104,14 @@ class _PatternMaterial:
         self.mix = nodes.new("ShaderNodeMix")
         self.mix.data_type = "RGBA"
         links.new(total.outputs[0], self.mix.inputs["Factor"])
-        links.new(self.mix.outputs["Result"], self.bsdf.inputs["Base Color"])
+        links.new(self.mix.outputs["Result"], self.bsdf.inputs["Color" if matte else "Base Color"])
         roughness = nodes.new("ShaderNodeMath")  # the roughness varies a little with the pattern
         roughness.operation = "MULTIPLY_ADD"
         roughness.inputs[1].default_value = 0.15
         links.new(total.outputs[0], roughness.inputs[0])
         self.roughness = roughness.inputs[2]
-        links.new(roughness.outputs[0], self.bsdf.inputs["Roughness"])
+        if not matte:
+            links.new(roughness.outputs[0], self.bsdf.inputs["Roughness"])
 
     def set(self, kind: str, spec: dict[str, Any], colour: Any, colour2: Any, roughness: float,
             metallic: float, specular: float) -> None:
@@ -122,7 +129,8 @@ class _PatternMaterial:
         self.mix.inputs["A"].default_value = _linear(colour2)
         self.mix.inputs["B"].default_value = _linear(colour)
         self.roughness.default_value = max(0.0, roughness - 0.075)
-        compat.set_principled(self.bsdf, metallic=metallic, specular=specular, coat=0.0)
+        if not self.matte:
+            compat.set_principled(self.bsdf, metallic=metallic, specular=specular, coat=0.0)
 
 
 def _box_mesh(name: str, sides: int) -> bpy.types.Mesh:
@@ -160,7 +168,7 @@ class Environment:
         self.bench = self._object("bench", _plane_mesh("bench", (-40.0, 40.0), (-40.0, 40.0)))
         self.backdrop = self._object("backdrop", _plane_mesh("backdrop", (-60.0, 60.0), (-1.0, 40.0)))
         self.bench_material = _PatternMaterial("bench", self.bench)
-        self.backdrop_material = _PatternMaterial("backdrop", self.backdrop)
+        self.backdrop_material = _PatternMaterial("backdrop", self.backdrop, matte=True)
         self.bench.data.materials.append(self.bench_material.material)
         self.backdrop.data.materials.append(self.backdrop_material.material)
         self.clutter_meshes = {"box": _box_mesh("clutter_box", 4), "cylinder": _box_mesh("clutter_cylinder", 24),
@@ -228,8 +236,9 @@ class Environment:
         links.new(self.sky_mix.outputs["Result"], self.ground_mix.inputs["A"])
         links.new(self.ground_mix.outputs["Result"], background.inputs["Color"])
         self.world_strength = background.inputs["Strength"]
-        world.cycles.sampling_method = "MANUAL"
-        world.cycles.sample_map_resolution = 256
+        # no light samples towards the world: bench and backdrop hide most of it, so its shadow rays
+        # would mostly be wasted; the smooth sky is found well enough by the surfaces' own samples
+        world.cycles.sampling_method = "NONE"
         return world
 
     def apply(self, look: dict[str, Any], placed: dict[str, Any], camera: bpy.types.Object) -> None:

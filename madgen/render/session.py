@@ -266,13 +266,14 @@ class RenderSession:
         self.environment.apply(look, placed, self.built.camera)
 
     def render_many(self, poses: Sequence[CameraPose], seeds: Sequence[int], ids: bool = True,
-                    looks: Sequence[dict | None] | None = None) -> list[RenderedView]:
+                    looks: Sequence[dict | None] | None = None, id_scale: int | None = None) -> list[RenderedView]:
         """Render several views: all their RGB passes, then (with ``ids``) all their ID passes.
 
         Cycles keeps one persistent session per scene only while the same scene renders again,
         so grouping the passes avoids re-synchronising the scene on every view. Without ``ids``
         the views carry no ID layers (``None``), which saves the mask pass for defect-free images.
         ``looks`` dresses each view (:meth:`set_look`); without it the current look stays.
+        ``id_scale`` renders the ID passes at that supersampling (default: the profile's).
         """
         if len(poses) != len(seeds) or (looks is not None and len(looks) != len(poses)):
             raise ValueError("one seed (and look) per pose")
@@ -287,7 +288,8 @@ class RenderSession:
         if not ids:
             return [RenderedView(rgba, None, None, None, seconds, 0.0) for rgba, seconds in colour]
         id_renders = []
-        self._set_id_scale(self.id_scale)
+        scale = self.id_scale if id_scale is None else id_scale
+        self._set_id_scale(scale)
         for number, pose in enumerate(poses):
             self._place(pose)
             id_renders.append(self._render(self.id_scene, f"ids{number}.exr"))
@@ -295,7 +297,7 @@ class RenderSession:
         # Cycles re-synchronise the scene.
         views = []
         for (rgba, rgb_seconds), (path, mask_seconds) in zip(colour, id_renders):
-            layers = IdLayers(*decode_id_pass(compat.read_image_pixels(str(path))), self.id_scale)
+            layers = IdLayers(*decode_id_pass(compat.read_image_pixels(str(path))), scale)
             views.append(RenderedView(rgba, *layers.point_sampled(), rgb_seconds, mask_seconds, layers))
         return views
 
