@@ -80,3 +80,7 @@ def main() -> None:
               f"{report['device']} | {60 * count / wall:.1f} | {wall / (rgb + mask):.3f} | "
               f"{100 * mask / rgb:.1f}% | {build:.2f} | {wall / count:.2f} | {rgb / count:.2f} | "
               f"{rgb / count / first[0]:.2f}x | {(rgb + mask) / count / first[1]:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
