@@ -7,8 +7,9 @@ nodes), so no asset is downloaded.
 - The bench (a large plane) and the backdrop (a wall standing on it) share one node graph each:
   a wave pattern (wood grain, belt ribs, curtain folds), a noise pattern (plaster, felt,
   brushed streaks) and a brick pattern (panels), weighted per kind, mixing two colours and
-  driving a bump and the roughness. The bench is glossy (except fabric): it reflects the toy and
-  receives its contact shadow.
+  varying the roughness (no bump: it would evaluate every pattern three times). The bench is a
+  Principled surface, glossy except fabric: it reflects the toy and receives its contact shadow;
+  the backdrop is matte (a diffuse BSDF, cheaper).
 - Clutter: boxes, cylinders and pucks on the bench, always beyond the toy (see
   :func:`madgen.realism.layout`).
 - Lights: up to three area or spot lights, with colour temperature; invisible to the camera.
@@ -34,15 +35,15 @@ from .materials import srgb_to_linear
 MAX_CLUTTER = 8
 MAX_LIGHTS = 3
 #: Per-kind pattern settings: (mapping scale x, y, z), wave scale, distortion, wave weight, noise
-#: scale, noise weight, brick weight, bump strength, wave direction offset (degrees).
+#: scale, noise weight, brick weight, pattern rotation offset (degrees).
 SURFACE_PATTERNS = {
-    "wood": ((1.0, 0.06, 1.0), 5.0, 7.0, 0.8, 14.0, 0.2, 0.0, 0.06, 0.0),
-    "rubber": ((1.0, 1.0, 1.0), 22.0, 0.0, 0.35, 70.0, 0.65, 0.0, 0.12, 90.0),
-    "metal": ((0.015, 1.0, 1.0), 1.0, 0.0, 0.0, 160.0, 1.0, 0.0, 0.015, 0.0),
-    "fabric": ((1.0, 1.0, 1.0), 90.0, 0.0, 0.25, 120.0, 0.75, 0.0, 0.25, 0.0),
-    "wall": ((1.0, 1.0, 1.0), 1.0, 0.0, 0.0, 2.5, 1.0, 0.0, 0.08, 0.0),
-    "curtain": ((1.0, 0.05, 1.0), 1.6, 1.5, 0.85, 8.0, 0.15, 0.0, 0.6, 0.0),
-    "panel": ((1.0, 1.0, 1.0), 1.0, 0.0, 0.0, 6.0, 0.3, 0.7, 0.3, 0.0),
+    "wood": ((1.0, 0.06, 1.0), 5.0, 7.0, 0.8, 14.0, 0.2, 0.0, 0.0),
+    "rubber": ((1.0, 1.0, 1.0), 22.0, 0.0, 0.35, 70.0, 0.65, 0.0, 90.0),
+    "metal": ((0.015, 1.0, 1.0), 1.0, 0.0, 0.0, 160.0, 1.0, 0.0, 0.0),
+    "fabric": ((1.0, 1.0, 1.0), 90.0, 0.0, 0.25, 120.0, 0.75, 0.0, 0.0),
+    "wall": ((1.0, 1.0, 1.0), 1.0, 0.0, 0.0, 2.5, 1.0, 0.0, 0.0),
+    "curtain": ((1.0, 0.05, 1.0), 1.6, 1.5, 0.85, 8.0, 0.15, 0.0, 0.0),
+    "panel": ((1.0, 1.0, 1.0), 1.0, 0.0, 0.0, 6.0, 0.3, 0.7, 0.0),
 }
 
 
@@ -115,7 +116,7 @@ class _PatternMaterial:
 
     def set(self, kind: str, spec: dict[str, Any], colour: Any, colour2: Any, roughness: float,
             metallic: float, specular: float) -> None:
-        stretch, wave_scale, distortion, wave_w, noise_scale, noise_w, brick_w, bump, turn = SURFACE_PATTERNS[kind]
+        stretch, wave_scale, distortion, wave_w, noise_scale, noise_w, brick_w, turn = SURFACE_PATTERNS[kind]
         scale = float(spec.get("scale", 1.0))
         self.mapping.inputs["Location"].default_value = tuple(float(v) for v in spec.get("offset", (0, 0, 0)))
         self.mapping.inputs["Rotation"].default_value = (0.0, 0.0, math.radians(float(spec.get("rotation_deg", 0.0))
