@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test build dataset-ci golden list bench parts scenes docs clean
+.PHONY: setup test build dataset-ci golden list bench parts scenes docs docs-real clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,7 @@ list: setup
 bench: setup
 	$(BIN)/python bench/ldraw_load.py
 	$(BIN)/python bench/render.py --views 24
+	$(BIN)/python bench/render.py --views 12 --profile standard,mad-real
 	$(BIN)/python bench/defects.py --category Gorilla --views 8
 	$(BIN)/python bench/defects.py --category Bird --views 8
 	$(BIN)/python bench/build.py
@@ -53,6 +54,11 @@ scenes: setup
 
 docs: setup
 	$(BIN)/python tools/contact_sheet.py --out docs --profile standard --size 200
+	$(BIN)/python tools/real_vs_standard.py --out docs/real_vs_standard.png
+
+# Only the mad-real picture (Sheep and Bird, standard vs mad-real, good and defective; about 2 minutes).
+docs-real: setup
+	$(BIN)/python tools/real_vs_standard.py --out docs/real_vs_standard.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache

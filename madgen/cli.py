@@ -218,7 +218,8 @@ def fidelity(folder: Path, iou_per_type: int, as_json: bool, check: bool, ldraw_
         header, rows = report_rows(report)
         click.echo(format_table(header, rows, right_align=tuple(range(2, len(header)))))
         click.echo("extent, coverage: medians over test images (object: darkest channel under "
-                   f"{report['object_level']}); mask: share of the image, over anomalous images")
+                   f"{report['object_level']}, or the object_masks/ silhouette where there is one); "
+                   "mask: share of the image, over anomalous images")
         click.echo("targets: all met" if not misses else "targets missed:\n  " + "\n  ".join(misses))
     if check and misses:
         sys.exit(1)

@@ -25,10 +25,19 @@ def preview_defect(assembly: Assembly, name: str, defect: DefectType, profile: R
     pose = sample_test_poses(1, derive_seed(seed, name, "preview"), rig)[0]
     scene = load_scene(name) if name in CATEGORIES else None
     view_seed = derive_seed(seed, name, "preview", defect.name)
+    look = None
+    if profile.realism is not None:  # a photographed look: a hand-held pose and a drawn bench, lights, camera
+        from .realism import realistic_view
+
+        pose, look = realistic_view(pose, profile.realism, view_seed)
     with RenderSession(assembly, profile, rig) as session:
+        session.set_look(look, pose)
         good = session.render(pose, view_seed)
         result = render_defect(session, defect, pose, view_seed, scene, good.id_layers)
-    defective = composite_on_white(result.rgba)
-    panels = [composite_on_white(good.rgba), defective, overlay_mask(defective, result.mask, outline=1)]
+    from .realism import finish_image
+
+    defective = finish_image(composite_on_white(result.rgba), look)
+    panels = [finish_image(composite_on_white(good.rgba), look), defective,
+              overlay_mask(defective, result.mask, outline=1)]
     write_png_atomic(Path(out), np.concatenate(panels, axis=1))
     return result

@@ -30,6 +30,7 @@ from .defects.attributes import defect_attributes
 from .defects.coverage import coverage_mask
 from .defects.fidelity import mask_iou
 from .errors import MadgenError
+from .realism import finish_image
 from .ldraw import Assembly, Library, load_assembly
 from .ldraw.frames import model_points_m
 from .render import RenderSession
@@ -58,6 +59,8 @@ class DefectImage:
     mask_seconds: float
     score: float = 1.0
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: The defective view's supersampled ID pass (the object silhouette comes from it).
+    id_layers: IdLayers | None = None
 
 
 def visible_pixel_counts(instance_ids: np.ndarray) -> dict[int, int]:
@@ -183,7 +186,7 @@ def render_defect(session: RenderSession, defect: DefectType, pose: CameraPose, 
         final_ids, final_added, final_stain = final.point_sampled()
         attributes = defect_attributes(plan, mask, search_good.instance_ids, final_ids, final_added, final_stain,
                                        session.assembly)
-        return DefectImage(plan, view.rgba, mask, attempts, view.rgb_seconds, id_seconds, score, attributes)
+        return DefectImage(plan, view.rgba, mask, attempts, view.rgb_seconds, id_seconds, score, attributes, final)
     raise MadgenError(f"defect type {defect.name}: no draw of {defect.template.max_attempts} covered "
                       f"min_visible_px ({needed} px) at this pose (best {largest} px); raise max_attempts or "
                       f"lower min_visible_px in {defect.template.source}")
@@ -196,7 +199,11 @@ def twin_mask_ious(folder: Path, per_type: int, library: Library | None = None,
     For the first ``per_type`` images of each defect type (by index), the defect-free view of the
     same pose and seed is rendered with the settings the manifest records; the IoU of the image's
     mask with the pixels that differ (:func:`madgen.defects.fidelity.mask_iou`, specks ignored when
-    the profile does not denoise) is the image's fidelity. Needs the manifest and the model.
+    the profile does not denoise) is the image's fidelity. For a realism build (a look per image)
+    the twin gets the image's look and sensor noise, and only pixels on the object (its silhouette
+    in the good or the defective view, grown by a pixel) count as changed: the background also
+    changes where a removed part's shadow or reflection was, which no mask covers. Needs the
+    manifest and the model.
     """
     from .categories import CATEGORIES, load_scene
     from .dataset.digest import file_sha256
@@ -221,7 +228,7 @@ def twin_mask_ious(folder: Path, per_type: int, library: Library | None = None,
                           "re-rendered twins would not match")
     library = library or Library([str(d) for d in config.get("ldraw_dirs", [])] or None)
     assembly = load_assembly(model, library=library)
-    profile = RenderProfile(**manifest["profile"])
+    profile = RenderProfile.from_dict(manifest["profile"])
     rig = RigConfig(**config.get("rig", {}))
     recorded_norm = manifest.get("normalisation")
     normalisation = Normalisation.from_dict(recorded_norm) if recorded_norm else None
@@ -239,10 +246,26 @@ def twin_mask_ious(folder: Path, per_type: int, library: Library | None = None,
     with RenderSession(assembly, profile, rig, normalisation) as session:
         for number, (split, record) in enumerate(jobs):
             pose = CameraPose.from_dict(record["pose"])
-            good = composite_on_white(session.render_many([pose], [int(record["seed"])], ids=False)[0].rgba)
+            look = record.get("look")
+            if look is not None:
+                session.set_look(look, pose)
+            good = finish_image(composite_on_white(session.render_many([pose], [int(record["seed"])],
+                                                                       ids=False)[0].rgba), look)
             defective = _read_rgb(folder / record["file"])
             mask = _read_rgb(folder / record["mask"])[:, :, 0] > 127
-            result[split].append(mask_iou(good, defective, mask, despeckle=not profile.denoise))
+            region = None
+            if look is not None and record.get("object_mask"):
+                # on a bench, a removed part also takes its shadow and reflection off the bench, which
+                # its mask rightly leaves out: only changes on the object (good or defective) count
+                import cv2
+
+                from .defects.coverage import object_silhouette
+
+                good_ids, good_added, _ = session.render_id_layers(pose, scale=1).point_sampled()
+                region = object_silhouette(good_ids, good_added)
+                region |= _read_rgb(folder / record["object_mask"])[:, :, 0] > 127
+                region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            result[split].append(mask_iou(good, defective, mask, despeckle=not profile.denoise, region=region))
             if progress is not None:
                 progress(number + 1, len(jobs), time.perf_counter() - started)
     return result

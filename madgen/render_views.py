@@ -18,6 +18,7 @@ from .categories import load_scene, resolve_category
 from .dataset.atomic import write_json_atomic
 from .dataset.images import composite_on_white, write_png_atomic
 from .dataset.transforms import TRAIN_FOLDER, write_transforms
+from .realism import finish_image, realistic_view
 from .errors import MadgenError
 from .ldraw import Assembly, Library, load_assembly
 from .profiles import RenderProfile
@@ -97,12 +98,19 @@ def render_training_views(
     with RenderSession(assembly, profile, rig) as session:
         report.build_seconds = session.build_seconds
         report.device, report.denoised = session.device, session.denoised
+        if profile.realism is not None:  # a photographed look: hand-held poses and a drawn look per view
+            looks = {}
+            for index in selected:
+                poses[index], looks[index] = realistic_view(poses[index], profile.realism,
+                                                            derive_seed(seed, name, "train", index))
         for first in range(0, len(selected), batch_size):
             batch = selected[first:first + batch_size]
             rendered = session.render_many([poses[i] for i in batch],
-                                           [derive_seed(seed, name, "train", i) for i in batch])
+                                           [derive_seed(seed, name, "train", i) for i in batch],
+                                           looks=[looks[i] for i in batch] if profile.realism is not None else None)
             for index, view in zip(batch, rendered):
-                write_png_atomic(out / TRAIN_FOLDER / f"{index}.png", composite_on_white(view.rgba))
+                look = looks[index] if profile.realism is not None else None
+                write_png_atomic(out / TRAIN_FOLDER / f"{index}.png", finish_image(composite_on_white(view.rgba), look))
                 report.rgb_seconds += view.rgb_seconds
                 report.mask_seconds += view.mask_seconds
             if progress is not None:

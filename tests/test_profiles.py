@@ -9,7 +9,7 @@ from madgen.profiles import builtin_profiles, load_profile, parse_overrides
 
 
 def test_builtin_profiles() -> None:
-    assert builtin_profiles() == ["ci", "mad-sim", "standard"]
+    assert builtin_profiles() == ["ci", "mad-real", "mad-sim", "standard"]
     standard = load_profile()
     assert (standard.resolution, standard.samples, standard.denoise) == (400, 16, True)
     assert (standard.denoise_prefilter, standard.denoise_quality) == ("FAST", "FAST")
@@ -51,5 +51,5 @@ def test_bad_override_and_unknown_profile() -> None:
         parse_overrides(["samples"])
     with pytest.raises(MadgenError, match="override: key 'samples': 0 is not"):
         load_profile("ci", {"samples": "0"})
-    with pytest.raises(MadgenError, match="unknown render profile 'fast'; built-in: ci, mad-sim, standard"):
+    with pytest.raises(MadgenError, match="unknown render profile 'fast'; built-in: ci, mad-real, mad-sim, standard"):
         load_profile("fast")

@@ -4,6 +4,10 @@ Pure and seeded: the plan of a config is the same on every machine, in every sha
 retry. A job's pose and seed come from the root seed and the job's identity; a defect job
 carries the seed its injector draws from (the defect plan itself is drawn at render time,
 because re-draws depend on what is visible, and is recorded in the manifest).
+
+With a realism profile (``mad-real``) every job also carries its drawn *look* (bench, backdrop,
+clutter, lights, world, camera effects; :func:`madgen.realism.draw_look`) and its pose is the
+hand-held, jittered one (:func:`madgen.realism.jitter_pose`): the renderer only applies them.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from ..profiles.realism import Realism
+from ..realism import realistic_view, spread_views
 from ..render_views import parse_views
 from ..rig import CameraPose, RigConfig, sample_test_poses, training_poses
 from ..seeds import derive_seed
@@ -24,6 +30,9 @@ TEST_GOOD = "test/good"
 #: mirror the test split's layout, in a folder PAD's loaders never read.
 VAL = "val"
 VAL_GOOD = f"{VAL}/{TEST_GOOD}"
+#: Object silhouettes (profile key ``object_masks``): ``object_masks/<image path>``, a folder PAD's
+#: loaders never read.
+OBJECT_MASKS = "object_masks"
 
 
 def defect_split(defect: str, validation: bool = False) -> str:
@@ -41,6 +50,8 @@ class ViewJob:
     pose: CameraPose
     seed: int
     defect: str | None = None
+    #: The drawn look of a realism profile (``None``: the white studio).
+    look: dict[str, Any] | None = None
 
     @property
     def image_path(self) -> str:
@@ -55,16 +66,24 @@ class ViewJob:
         prefix = f"{VAL}/" if self.split.startswith(f"{VAL}/") else ""
         return f"{prefix}ground_truth/{self.defect}/{self.index}_mask.png"
 
+    @property
+    def object_mask_path(self) -> str:
+        """Path of the object silhouette (``object_masks/`` + the image's path), relative to the category."""
+        return f"{OBJECT_MASKS}/{self.image_path}"
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
-        return {"category": self.category, "split": self.split, "index": self.index,
+        """JSON-serialisable form (``look`` only when there is one)."""
+        data = {"category": self.category, "split": self.split, "index": self.index,
                 "pose": self.pose.to_dict(), "seed": self.seed, "defect": self.defect}
+        if self.look is not None:
+            data["look"] = self.look
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ViewJob":
         """Inverse of :meth:`to_dict`."""
         return cls(str(data["category"]), str(data["split"]), int(data["index"]), CameraPose.from_dict(data["pose"]),
-                   int(data["seed"]), data.get("defect"))
+                   int(data["seed"]), data.get("defect"), data.get("look"))
 
     def key(self, fingerprint: str) -> str:
         """A hash of everything that decides this job's bytes (the job and its category's fingerprint)."""
@@ -109,16 +128,22 @@ class CategoryPlan:
 
 def plan_category(category: str, seed: int, rig: RigConfig, train_views: str | None, test_good: int,
                   defects: Sequence[str], test_per_defect: int, val_good: int = 0,
-                  val_per_defect: int = 0) -> CategoryPlan:
+                  val_per_defect: int = 0, realism: Realism | None = None) -> CategoryPlan:
     """Every job of ``category``: the selected training views, good test views, defective views, and
     the validation set (``val_good`` good and ``val_per_defect`` defective views per type).
 
     Validation views come from their own seed streams and keep ``rig.test_min_angle_deg`` from
     every training view and from every test view, so no test pose is ever used for a choice.
+    With ``realism``, ``train_views`` ``all`` means ``realism.train_views`` views spread over the
+    rig (numbered 0, 1, ...), and every job gets its look and its jittered pose.
     """
     poses = training_poses(rig)
-    jobs = [ViewJob(category, TRAIN, i, poses[i], derive_seed(seed, category, "train", i))
-            for i in parse_views(train_views, len(poses))]
+    selection = [(i, i) for i in parse_views(train_views, len(poses))]
+    if (realism is not None and realism.train_views and (train_views is None or
+                                                         str(train_views).strip().lower() in ("", "all", ":"))):
+        selection = list(enumerate(spread_views(poses, realism.train_views)))
+    jobs = [ViewJob(category, TRAIN, i, poses[rig_index], derive_seed(seed, category, "train", i))
+            for i, rig_index in selection]
     good = sample_test_poses(test_good, derive_seed(seed, category, "test", "good"), rig, poses)
     jobs += [ViewJob(category, TEST_GOOD, i, pose, derive_seed(seed, category, TEST_GOOD, i))
              for i, pose in enumerate(good)]
@@ -139,7 +164,15 @@ def plan_category(category: str, seed: int, rig: RigConfig, train_views: str | N
             val = sample_test_poses(val_per_defect, derive_seed(seed, category, VAL, defect), rig, avoid)
             jobs += [ViewJob(category, split, i, pose, derive_seed(seed, category, split, i), defect)
                      for i, pose in enumerate(val)]
+    if realism is not None:
+        jobs = [_with_look(job, realism) for job in jobs]
     return CategoryPlan(category, tuple(jobs))
+
+
+def _with_look(job: ViewJob, realism: Realism) -> ViewJob:
+    """``job`` with its drawn look and its true, jittered pose (the rig pose it came from is recorded)."""
+    pose, look = realistic_view(job.pose, realism, job.seed)
+    return ViewJob(job.category, job.split, job.index, pose, job.seed, job.defect, look)
 
 
 def work_units(plans: Iterable[CategoryPlan], chunk_size: int) -> list[WorkUnit]:

@@ -32,7 +32,7 @@ from ..profiles import load_profile
 from ..rig import Normalisation, frame_model
 from ..runner import Failure, Task, make_runner
 from .config import BuildConfig
-from .plan import TRAIN, CategoryPlan, WorkUnit, plan_category, shard_units, work_units
+from .plan import OBJECT_MASKS, TRAIN, CategoryPlan, WorkUnit, plan_category, shard_units, work_units
 from .provenance import madgen_provenance
 from .worker import STATE_FOLDER, UnitResult, WorkerSettings, read_unit_record, sha256_file, unit_record_path
 
@@ -80,6 +80,8 @@ def _job_done(folder: Path, job_key: str, record: dict[str, Any] | None, mask_pa
     if sha256_file(folder / record["file"]) != record.get("sha256"):
         return False
     if mask_path is not None and sha256_file(folder / mask_path) != record.get("mask_sha256"):
+        return False
+    if record.get("object_mask") and sha256_file(folder / record["object_mask"]) != record.get("object_mask_sha256"):
         return False
     return True
 
@@ -135,7 +137,7 @@ def build_dataset(config: BuildConfig, progress: Callable[[int, int, float], Non
     plans: list[CategoryPlan] = [
         plan_category(category, config.seed, config.rig, config.train_views, config.test_good,
                       [entry.name for entry in defect_types], config.test_per_defect, config.val_good,
-                      config.val_per_defect)
+                      config.val_per_defect, profile.realism)
         for category in models
     ]
     units = work_units(plans, config.chunk_size)
@@ -219,7 +221,8 @@ def describe_extra_files(out: Path, plan: CategoryPlan) -> list[str]:
     folder = out / plan.category
     planned = {job.image_path for job in plan.jobs} | {job.mask_path for job in plan.jobs if job.mask_path}
     extra = []
-    for top in ("train", "test", "ground_truth", "val"):
+    planned |= {job.object_mask_path for job in plan.jobs}
+    for top in ("train", "test", "ground_truth", "val", OBJECT_MASKS):
         base = folder / top
         if base.is_dir():
             extra += [str(p.relative_to(folder)) for p in base.rglob("*.png")

@@ -21,6 +21,8 @@ from ..categories import CATEGORIES, load_model_scene, load_scene
 from ..dataset.atomic import write_bytes_atomic, write_json_atomic
 from ..dataset.digest import file_sha256
 from ..dataset.images import composite_on_white, mask_pixels, png_bytes
+from ..defects.coverage import object_silhouette
+from ..realism import finish_image
 from ..defects.registry import load_registry
 from ..ldraw import Library, load_assembly
 from ..profiles import RenderProfile
@@ -105,7 +107,7 @@ class _SessionCache:
         library = self.libraries.get(settings.ldraw_dirs)
         if library is None:
             library = self.libraries[settings.ldraw_dirs] = Library(list(settings.ldraw_dirs) or None)
-        profile = RenderProfile(**settings.profile)
+        profile = RenderProfile.from_dict(settings.profile)
         if settings.threads and not profile.threads:
             profile = replace(profile, threads=settings.threads)
         rig = RigConfig(**settings.rig)
@@ -141,28 +143,44 @@ def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None
     records = read_unit_record(record_path)
     fingerprint = settings.fingerprints[unit.category]
 
+    object_masks = bool(settings.profile.get("object_masks"))
+
     def keep(job: ViewJob, image: np.ndarray, mask: np.ndarray | None, plan: dict[str, Any] | None,
-             attempts: int, attributes: dict[str, Any] | None = None) -> None:
-        data = png_bytes(image)
+             attempts: int, attributes: dict[str, Any] | None = None, silhouette: np.ndarray | None = None) -> None:
+        data = png_bytes(finish_image(image, job.look))
         write_bytes_atomic(folder / job.image_path, data)
         record: dict[str, Any] = {"file": job.image_path, "split": job.split, "index": job.index,
                                   "key": job.key(fingerprint), "sha256": hashlib.sha256(data).hexdigest(),
                                   "pose": job.pose.to_dict(), "seed": job.seed, "blender": result.blender_version}
+        if job.look is not None:
+            record["look"] = job.look
         if mask is not None and job.mask_path is not None:
             mask_data = png_bytes(mask_pixels(mask))
             write_bytes_atomic(folder / job.mask_path, mask_data)
             record.update({"mask": job.mask_path, "mask_sha256": hashlib.sha256(mask_data).hexdigest(),
                            "defect": plan, "attempts": attempts, "attributes": attributes or {}})
+        if object_masks and silhouette is not None:
+            silhouette_data = png_bytes(mask_pixels(silhouette))
+            write_bytes_atomic(folder / job.object_mask_path, silhouette_data)
+            record.update({"object_mask": job.object_mask_path,
+                           "object_mask_sha256": hashlib.sha256(silhouette_data).hexdigest()})
         records[job.image_path] = record
         write_json_atomic(record_path, {"unit": unit.unit_id, "category": unit.category,
                                         "items": [records[k] for k in sorted(records)]})
         result.records.append(record)
 
+    looks = [job.look for job in jobs] if any(job.look is not None for job in jobs) else None
     if unit.jobs[0].defect is None:
-        views = session.render_many([job.pose for job in jobs], [job.seed for job in jobs], ids=False)
+        # silhouettes need only the ID pass at image resolution (the pixel centres), a ninth of the mask pass
+        views = session.render_many([job.pose for job in jobs], [job.seed for job in jobs], ids=object_masks,
+                                    looks=looks, id_scale=1)
         for job, view in zip(jobs, views):
             result.rgb_seconds += view.rgb_seconds
-            keep(job, composite_on_white(view.rgba), None, None, 0)
+            result.mask_seconds += view.mask_seconds
+            silhouette = None
+            if view.instance_ids is not None:
+                silhouette = object_silhouette(view.instance_ids, view.added_labels)
+            keep(job, composite_on_white(view.rgba), None, None, 0, silhouette=silhouette)
     else:
         if _CACHE.registry is None or _CACHE.registry[0] != (settings.templates, settings.plugins):
             _CACHE.registry = ((settings.templates, settings.plugins),
@@ -172,12 +190,18 @@ def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None
                  else load_model_scene(Path(settings.models[unit.category]), unit.category))
         for job in jobs:
             made = time.perf_counter()
+            if job.look is not None:
+                session.set_look(job.look, job.pose)
             good = session.render_id_layers(job.pose)
             result.mask_seconds += time.perf_counter() - made
             image = render_defect(session, defect, job.pose, job.seed, scene, good)
             result.rgb_seconds += image.rgb_seconds
             result.mask_seconds += image.mask_seconds
+            silhouette = None
+            if image.id_layers is not None:
+                final_ids, final_added, _ = image.id_layers.point_sampled()
+                silhouette = object_silhouette(final_ids, final_added)
             keep(job, composite_on_white(image.rgba), image.mask, image.plan.to_dict(), image.attempts,
-                 image.attributes)
+                 image.attributes, silhouette)
     result.wall_seconds = time.perf_counter() - started
     return result

@@ -4,7 +4,8 @@ Measured exactly as the MAD-Sim reference values were (``../shared/spec/mad-sim-
 MAD-Sim images look"), per test image:
 
 - object extent: the larger side of the bounding box of the object's pixels (darkest channel under
-  :data:`OBJECT_LEVEL`) over the image side;
+  :data:`OBJECT_LEVEL`; the image's object silhouette under ``object_masks/`` where madgen wrote one,
+  as for a ``mad-real`` build, whose background is not white) over the image side;
 - object coverage: object pixels over image pixels;
 - defect mask area over image area, for anomalous images (the ground-truth mask's white pixels).
 
@@ -44,14 +45,18 @@ TARGETS: dict[str, Any] = {
 }
 
 
-def object_box_statistics(rgb: np.ndarray) -> tuple[float, float]:
-    """(extent, coverage) of the object in a uint8 RGB image on white (0, 0 when it has none)."""
-    pixels = np.asarray(rgb)
-    if pixels.ndim == 3 and pixels.shape[2] == 4:
-        alpha = pixels[:, :, 3:4].astype(np.float32) / 255.0
-        pixels = np.rint(pixels[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
-    darkest = pixels[:, :, :3].min(axis=2) if pixels.ndim == 3 else pixels
-    objects = darkest < OBJECT_LEVEL
+def object_box_statistics(rgb: np.ndarray, silhouette: np.ndarray | None = None) -> tuple[float, float]:
+    """(extent, coverage) of the object in a uint8 RGB image on white (0, 0 when it has none), or of
+    ``silhouette`` (a mask of the object's pixels) when given."""
+    if silhouette is not None:
+        objects = np.asarray(silhouette) > 127
+    else:
+        pixels = np.asarray(rgb)
+        if pixels.ndim == 3 and pixels.shape[2] == 4:
+            alpha = pixels[:, :, 3:4].astype(np.float32) / 255.0
+            pixels = np.rint(pixels[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+        darkest = pixels[:, :, :3].min(axis=2) if pixels.ndim == 3 else pixels
+        objects = darkest < OBJECT_LEVEL
     if not objects.any():
         return 0.0, 0.0
     rows = np.flatnonzero(objects.any(axis=1))
@@ -164,7 +169,11 @@ def category_statistics(folder: Path, ious: Mapping[str, Iterable[float]] | None
     for split in test_splits(folder):
         group = GroupStatistics()
         for index, image_path in _indexed_pngs(folder / "test" / split):
-            extent, coverage = object_box_statistics(_read(image_path, "RGBA"))
+            silhouette_path = folder / "object_masks" / "test" / split / image_path.name
+            if silhouette_path.is_file():
+                extent, coverage = object_box_statistics(None, _read(silhouette_path, "L"))
+            else:
+                extent, coverage = object_box_statistics(_read(image_path, "RGBA"))
             group.images += 1
             group.extents.append(extent)
             group.coverages.append(coverage)

@@ -85,6 +85,8 @@ def verify(root: Path) -> VerifyReport:
             pairs = [(record.get("file"), record.get("sha256"))]
             if record.get("mask"):
                 pairs.append((record["mask"], record.get("mask_sha256")))
+            if record.get("object_mask"):
+                pairs.append((record["object_mask"], record.get("object_mask_sha256")))
             for name, expected in pairs:
                 report.checked += 1
                 path = folder / str(name)

@@ -3,7 +3,9 @@
 Every problem is reported with its path: an unknown folder, a file name that is not ``<int>.png``,
 an unreadable or non-RGB image, a missing or orphan mask, a mask that is not single-channel
 0/255 or not the image's size, and a ``transforms.json`` that is unreadable, malformed, or has a
-frame that points nowhere or a training image it does not list.
+frame that points nowhere or a training image it does not list. madgen's ``object_masks/`` (object
+silhouettes at the image's path, e.g. ``object_masks/train/good/3.png``) is checked the same way
+when present: one binary single-channel mask of the image's size for every image.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ CATEGORY_FILES = {"transforms.json", "manifest.json"}
 #: madgen's validation set (``--val-good``/``--val-per-defect``): ``val/test`` and ``val/ground_truth``
 #: laid out like the test split; PAD's loaders never look there.
 VAL_FOLDER = "val"
+#: madgen's object silhouettes (profile key ``object_masks``): ``object_masks/<image path>``.
+OBJECT_MASKS_FOLDER = "object_masks"
 
 
 @dataclass
@@ -197,9 +201,9 @@ def validate_category(category: Path, report: ValidationReport) -> None:
     for entry in sorted(category.iterdir()):
         if entry.name.startswith("."):
             continue
-        if entry.is_dir() and entry.name not in CATEGORY_FOLDERS | {VAL_FOLDER}:
+        if entry.is_dir() and entry.name not in CATEGORY_FOLDERS | {VAL_FOLDER, OBJECT_MASKS_FOLDER}:
             report.problems.append(f"{entry}: unknown folder (expected train, test, ground_truth; val for "
-                                   "madgen's validation set)")
+                                   "madgen's validation set, object_masks for its object silhouettes)")
         elif entry.is_file() and entry.name not in CATEGORY_FILES and not entry.name.endswith((".json", ".txt", ".md")):
             report.problems.append(f"{entry}: unexpected file")
     train: dict[int, tuple[int, int]] = {}
@@ -220,6 +224,37 @@ def validate_category(category: Path, report: ValidationReport) -> None:
                 report.problems.append(f"{entry}: unknown entry (val holds test/ and ground_truth/)")
         _check_test_tree(validation / "test", validation / "ground_truth", report)
     _check_transforms(category, train, report)
+    if (category / OBJECT_MASKS_FOLDER).is_dir():
+        _check_object_masks(category, report)
+
+
+def _check_object_masks(category: Path, report: ValidationReport) -> None:
+    """Every image has its silhouette under ``object_masks/`` (binary, single channel, same size) and
+    every silhouette has its image."""
+    root = category / OBJECT_MASKS_FOLDER
+    images = {str(p.relative_to(category)) for top in ("train", "test", VAL_FOLDER) if (category / top).is_dir()
+              for p in (category / top).rglob("*.png") if IMAGE_NAME.match(p.name) and "ground_truth" not in p.parts}
+    masks = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    for name in sorted(images - masks):
+        report.problems.append(f"{root / name}: missing object mask of {category / name}")
+    for name in sorted(masks - images):
+        report.problems.append(f"{root / name}: object mask without an image ({category / name} is absent)")
+    for name in sorted(masks & images):
+        path = root / name
+        report.masks += 1
+        mask = _open(path, report.problems)
+        image = _open(category / name, [])
+        if mask is None:
+            continue
+        if mask.mode not in ("L", "1"):
+            report.problems.append(f"{path}: mode {mask.mode}, expected single-channel (L)")
+            continue
+        if image is not None and mask.size != image.size:
+            report.problems.append(f"{path}: size {mask.size[0]}x{mask.size[1]} differs from the image's "
+                                   f"{image.size[0]}x{image.size[1]}")
+        values = np.unique(np.asarray(mask.convert("L")))
+        if not set(values.tolist()) <= {0, 255}:
+            report.problems.append(f"{path}: not binary (values other than 0 and 255)")
 
 
 def validate(root: Path) -> ValidationReport:

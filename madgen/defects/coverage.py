@@ -49,3 +49,9 @@ def coverage_mask(subpixel_mask: np.ndarray, scale: int, threshold: float) -> np
     if scale == 1:
         return np.asarray(subpixel_mask, dtype=bool)
     return pixel_coverage(subpixel_mask, scale) >= threshold - 1e-6
+
+
+def object_silhouette(instance_ids: np.ndarray, added_labels: np.ndarray) -> np.ndarray:
+    """The object's silhouette from an ID pass at image resolution (point-sampled at pixel centres):
+    the pixels whose centre sees the model (its parts or a mesh a defect added)."""
+    return (np.asarray(instance_ids) >= 0) | (np.asarray(added_labels) >= 0)

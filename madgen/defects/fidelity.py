@@ -31,9 +31,13 @@ def changed_pixels(good_rgb: np.ndarray, defect_rgb: np.ndarray, threshold: int 
 
 
 def mask_iou(good_rgb: np.ndarray, defect_rgb: np.ndarray, mask: np.ndarray,
-             threshold: int = CHANGE_THRESHOLD, despeckle: bool = False) -> float:
-    """IoU between ``mask`` and the changed pixels (1.0 when both are empty)."""
+             threshold: int = CHANGE_THRESHOLD, despeckle: bool = False, region: np.ndarray | None = None) -> float:
+    """IoU between ``mask`` and the changed pixels (1.0 when both are empty); only changes inside
+    ``region`` count when it is given (the object, where a scene has a background that a removed
+    part's shadow or reflection also changes)."""
     changed = changed_pixels(good_rgb, defect_rgb, threshold, despeckle)
+    if region is not None:
+        changed &= np.asarray(region, dtype=bool)
     mask = np.asarray(mask, dtype=bool)
     union = int((changed | mask).sum())
     return float((changed & mask).sum() / union) if union else 1.0

@@ -1,8 +1,15 @@
-"""Render profiles: named, typed render settings loaded from YAML (``standard``, ``mad-sim``, ``ci``).
+"""Render profiles: named, typed render settings loaded from YAML (``standard``, ``mad-sim``, ``ci``,
+``mad-real``).
 
 A profile is a name of a built-in profile or a path to a YAML file; every field can be overridden
-(``--set samples=8`` on the command line). Unknown keys and bad values are errors that name the
-file and key. Pure Python: the Blender layer reads the resolved :class:`RenderProfile`.
+(``--set samples=8`` on the command line, ``--set realism.lights=1,2`` for a realism setting).
+Unknown keys and bad values are errors that name the file and key. Pure Python: the Blender layer
+reads the resolved :class:`RenderProfile`.
+
+A profile with a ``realism`` block (``mad-real``) photographs the toy on a bench instead of
+rendering it on white: see :class:`madgen.profiles.realism.Realism`. Keys added after the first
+release (``realism``, ``object_masks``) are recorded in ``to_dict`` only when set, so the records
+(and resume keys) of the studio profiles are what they always were.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from typing import Any, Mapping
 
 from ..errors import MadgenError
 from ..yamlfile import read_yaml_mapping
+from .realism import Realism, apply_realism
 
 BUILTIN_FOLDER = Path(__file__).resolve().parent
 DENOISE_PREFILTERS = ("NONE", "FAST", "ACCURATE")
@@ -38,6 +46,10 @@ class RenderProfile:
     mask_coverage: float = 0.1
     part_gap_ldu: float = 0.25
     probe_samples: int = 2
+    #: Also write each image's object silhouette under ``object_masks/`` (same path as the image).
+    object_masks: bool = False
+    #: Backgrounds, lighting, reflections and camera effects (``None``: the white studio).
+    realism: Realism | None = None
 
     def validate(self, where: str) -> "RenderProfile":
         """Check ranges; raise :class:`MadgenError` naming ``where`` and the key."""
@@ -58,14 +70,30 @@ class RenderProfile:
         for key, ok, allowed in checks:
             if not ok:
                 raise MadgenError(f"{where}: key '{key}': {getattr(self, key)!r} is not {allowed}")
+        if self.realism is not None:
+            self.realism.validate(where)
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable record of every setting."""
-        return asdict(self)
+        """A JSON-serialisable record of every setting (``realism`` and ``object_masks`` only when set)."""
+        data = asdict(self)
+        if self.realism is None:
+            del data["realism"]
+        else:
+            data["realism"] = self.realism.to_dict()
+        if not self.object_masks:
+            del data["object_masks"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RenderProfile":
+        """Inverse of :meth:`to_dict`."""
+        values = dict(data)
+        realism = values.pop("realism", None)
+        return cls(**values, realism=None if realism is None else Realism.from_dict(realism))
 
 
-_TYPES = {f.name: f.type for f in fields(RenderProfile)}
+_TYPES = {f.name: f.type for f in fields(RenderProfile) if f.name != "realism"}
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:
@@ -93,12 +121,32 @@ def _coerce(key: str, value: Any, where: str) -> Any:
 
 
 def _apply(profile: RenderProfile, values: Mapping[str, Any], where: str) -> RenderProfile:
-    updates = {}
+    updates: dict[str, Any] = {}
+    realism: dict[str, Any] = {}
     for key, value in values.items():
+        key = str(key)
+        if key == "realism":
+            if value is None or value is False:
+                updates["realism"] = None
+                continue
+            if value is True:
+                realism.setdefault("", True)
+                continue
+            if not isinstance(value, Mapping):
+                raise MadgenError(f"{where}: key 'realism': expected a mapping of realism settings, got {value!r}")
+            realism.update({str(k): v for k, v in value.items()})
+            continue
+        if key.startswith("realism."):
+            realism[key[len("realism."):]] = value
+            continue
         if key not in _TYPES or key == "name":
-            known = ", ".join(sorted(k for k in _TYPES if k != "name"))
+            known = ", ".join(sorted([k for k in _TYPES if k != "name"] + ["realism"]))
             raise MadgenError(f"{where}: unknown key '{key}' (known: {known})")
         updates[key] = _coerce(key, value, where)
+    if realism:
+        realism.pop("", None)
+        base = updates.get("realism", profile.realism) or Realism()
+        updates["realism"] = apply_realism(base, realism, where)
     return replace(profile, **updates)
 
 

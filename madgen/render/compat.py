@@ -227,3 +227,25 @@ def native_output_silenced() -> Iterator[None]:
         os.dup2(saved[1], 2)
         for handle in saved:
             os.close(handle)
+
+
+def set_tone_curve(scene: bpy.types.Scene) -> None:
+    """A camera-like tone curve: AgX (Blender 4.0+), else Filmic."""
+    names = {item.identifier for item in scene.view_settings.bl_rna.properties["view_transform"].enum_items}
+    scene.view_settings.view_transform = "AgX" if "AgX" in names else "Filmic"
+
+
+def set_white_balance(scene: bpy.types.Scene, temperature_k: float, tint: float) -> None:
+    """The view's white balance (Blender 4.3+; older versions render without it)."""
+    view = scene.view_settings
+    if hasattr(view, "use_white_balance"):
+        view.use_white_balance = True
+        view.white_balance_temperature = temperature_k
+        view.white_balance_tint = tint
+
+
+def set_light_temperature(light: bpy.types.Light, temperature_k: float) -> None:
+    """A light's colour temperature (Blender 4.5+; older versions keep the light white)."""
+    if hasattr(light, "use_temperature"):
+        light.use_temperature = True
+        light.temperature = temperature_k

@@ -35,6 +35,7 @@ from ..profiles import RenderProfile
 from ..rig import CameraPose, Normalisation, RigConfig, frame_model
 from . import compat
 from .lighting import add_studio
+from .environment import Environment
 from .materials import make_instance_id_material
 from ..ldraw.frames import model_support_points_m
 from .scene import BlenderScene, build_scene, scene_generation
@@ -134,8 +135,16 @@ class RenderSession:
         started = time.perf_counter()
         self.built: BlenderScene = build_scene(assembly, self.normalisation, profile.part_gap_ldu, rig.camera_angle_x)
         self.rgb_scene = self.built.scene
-        add_studio(self.rgb_scene)
         _configure_common(self.rgb_scene, profile)
+        self.environment: Environment | None = None
+        self.id_camera = self.built.camera
+        if profile.realism is None:
+            add_studio(self.rgb_scene)
+        else:
+            self.environment = Environment(self.rgb_scene)
+            # the mask pass's own camera: same pose, no depth of field, so masks stay exact
+            self.id_camera = bpy.data.objects.new("camera_ids", self.built.camera.data.copy())
+            self._toy_points = model_support_points_m(assembly)
         with compat.native_output_silenced():
             self.device = compat.use_gpu_if_available(self.rgb_scene, profile.device)
         cycles = self.rgb_scene.cycles
@@ -163,13 +172,13 @@ class RenderSession:
         scene.collection.children.link(self.built.collection)
         for obj in objects:
             scene.collection.objects.link(obj)
-        scene.camera = self.built.camera
+        scene.camera = objects[0] if objects and objects[0].type == "CAMERA" else self.built.camera
         _configure_common(scene, self.profile)
         scene.cycles.device = self.rgb_scene.cycles.device
         return scene
 
     def _make_id_scene(self) -> bpy.types.Scene:
-        scene = self._linked_scene("madgen_ids", [self.built.camera])
+        scene = self._linked_scene("madgen_ids", [self.id_camera])
         scene.cycles.samples = 1
         scene.cycles.max_bounces = 0
         for name in ("diffuse_bounces", "glossy_bounces", "transmission_bounces", "volume_bounces",
@@ -234,19 +243,44 @@ class RenderSession:
 
     def _place(self, pose: CameraPose) -> None:
         self.built.camera.matrix_world = compat.to_matrix(pose.camera_to_world)
+        if self.id_camera is not self.built.camera:
+            self.id_camera.matrix_world = self.built.camera.matrix_world
         self.built.set_object_rotation(pose.object_rotation_deg)
 
-    def render_many(self, poses: Sequence[CameraPose], seeds: Sequence[int], ids: bool = True) -> list[RenderedView]:
+    def set_look(self, look: dict | None, pose: CameraPose) -> None:
+        """Dress the colour pass for a view: its drawn ``look`` (a realism profile's; see
+        :mod:`madgen.realism`) laid out around the toy as seen from ``pose``. Studio profiles take
+        ``None``; the look stays until the next call."""
+        if look is None:
+            if self.environment is not None:
+                raise MadgenError("a realism profile renders every view with its drawn look")
+            return
+        if self.environment is None:
+            raise MadgenError("a drawn look needs a profile with a realism block")
+        from ..realism import layout
+        from ..rig import rotation_z
+
+        placement = rotation_z(pose.object_rotation_deg) @ self.normalisation.matrix()
+        points = self._toy_points @ placement[:3, :3].T + placement[:3, 3]
+        placed = layout(look, pose.camera_to_world, points, pose.camera_angle_x)
+        self.environment.apply(look, placed, self.built.camera)
+
+    def render_many(self, poses: Sequence[CameraPose], seeds: Sequence[int], ids: bool = True,
+                    looks: Sequence[dict | None] | None = None, id_scale: int | None = None) -> list[RenderedView]:
         """Render several views: all their RGB passes, then (with ``ids``) all their ID passes.
 
         Cycles keeps one persistent session per scene only while the same scene renders again,
         so grouping the passes avoids re-synchronising the scene on every view. Without ``ids``
         the views carry no ID layers (``None``), which saves the mask pass for defect-free images.
+        ``looks`` dresses each view (:meth:`set_look`); without it the current look stays.
+        ``id_scale`` renders the ID passes at that supersampling (default: the profile's).
         """
-        if len(poses) != len(seeds):
-            raise ValueError("one seed per pose")
+        if len(poses) != len(seeds) or (looks is not None and len(looks) != len(poses)):
+            raise ValueError("one seed (and look) per pose")
         colour: list[tuple[np.ndarray, float]] = []
-        for pose, seed in zip(poses, seeds):
+        for number, (pose, seed) in enumerate(zip(poses, seeds)):
+            if looks is not None:
+                self.set_look(looks[number], pose)
             self._place(pose)
             self.rgb_scene.cycles.seed = seed % (2**31)
             path, seconds = self._render(self.rgb_scene, "rgb.png")
@@ -254,7 +288,8 @@ class RenderSession:
         if not ids:
             return [RenderedView(rgba, None, None, None, seconds, 0.0) for rgba, seconds in colour]
         id_renders = []
-        self._set_id_scale(self.id_scale)
+        scale = self.id_scale if id_scale is None else id_scale
+        self._set_id_scale(scale)
         for number, pose in enumerate(poses):
             self._place(pose)
             id_renders.append(self._render(self.id_scene, f"ids{number}.exr"))
@@ -262,7 +297,7 @@ class RenderSession:
         # Cycles re-synchronise the scene.
         views = []
         for (rgba, rgb_seconds), (path, mask_seconds) in zip(colour, id_renders):
-            layers = IdLayers(*decode_id_pass(compat.read_image_pixels(str(path))), self.id_scale)
+            layers = IdLayers(*decode_id_pass(compat.read_image_pixels(str(path))), scale)
             views.append(RenderedView(rgba, *layers.point_sampled(), rgb_seconds, mask_seconds, layers))
         return views
 
