@@ -118,3 +118,29 @@ def test_smoothness_makes_a_noisy_fit_smoother(trained) -> None:
     smooth, stats = fit_field(views, FieldConfig(resolution=48, train_size=SIZE, steps=250, batch_rays=2048))
     assert stats["train_psnr"] > 20
     assert float(smooth.smoothness_loss().detach()) < 0.5 * float(noisy.smoothness_loss().detach())
+
+
+@pytest.mark.parametrize("background, refused", [(255, False), (120, True)])
+def test_training_views_must_be_on_white(tmp_path, background, refused) -> None:
+    """A realism build (a bench and backdrop behind the toy) would give a field of the whole
+    frustum: the views' borders tell, and such a folder is refused with a one-line error."""
+    import json
+
+    from PIL import Image
+
+    from madgen.ad.data import load_training
+    from madgen.errors import MadgenError
+
+    frames = []
+    for number in range(3):
+        pixels = np.full((32, 32, 3), background, np.uint8)
+        pixels[10:22, 10:22] = (40, 60, 200)  # the toy, off the border
+        (tmp_path / "train" / "good").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(tmp_path / "train" / "good" / f"{number}.png")
+        frames.append({"file_path": f"train/good/{number}", "transform_matrix": np.eye(4).tolist()})
+    (tmp_path / "transforms.json").write_text(json.dumps({"camera_angle_x": 0.69, "frames": frames}))
+    if refused:
+        with pytest.raises(MadgenError, match="not on a white background"):
+            load_training(tmp_path, 16)
+    else:
+        assert load_training(tmp_path, 16).images.shape[0] == 3

@@ -227,8 +227,30 @@ def test_defect_masks_never_cover_background(real_build: Path) -> None:
             mask = read(record["mask"])
             assert mask.any()
             # the object in the defective image (its silhouette) and, for a missing part, in the good one
-            good_ids, good_added, _ = session.render_id_layers(CameraPose.from_dict(record["pose"])).point_sampled()
+            pose = CameraPose.from_dict(record["pose"])
+            session.set_look(record["look"], pose)  # the bench may hide part of the toy
+            good_ids, good_added, _ = session.render_id_layers(pose).point_sampled()
             allowed = read(record["object_mask"]) | object_silhouette(good_ids, good_added)
             # masks take a pixel at 10% coverage, silhouettes at its centre: allow the one-pixel fringe
             allowed = cv2.dilate(allowed.astype(np.uint8), kernel).astype(bool)
             assert not (mask & ~allowed).any(), f"{record['mask']}: covers background pixels"
+
+
+def test_realism_session_refuses_to_render_undressed_and_uses_agx() -> None:
+    """Before a look is set the bench and lights sit at the origin: rendering then is an error,
+    not a garbage image; and the colour pass uses the AgX tone curve the README describes."""
+    from madgen.categories import load_scene
+    from madgen.errors import MadgenError
+    from madgen.ldraw import load_assembly
+    from madgen.profiles import load_profile
+    from madgen.render import RenderSession
+    from madgen.rig import training_poses
+
+    profile = load_profile("mad-real")
+    with RenderSession(load_assembly(load_scene("06Bird").model), profile) as session:
+        assert session.rgb_scene.view_settings.view_transform == "AgX"
+        pose = training_poses()[0]
+        with pytest.raises(MadgenError, match="drawn look"):
+            session.render_ids(pose)
+        with pytest.raises(MadgenError, match="drawn look"):
+            session.render_probe(pose, 0)

@@ -162,8 +162,11 @@ def check_setting(name: str, value: Any, where: str) -> Any:
     if kind is int and not (isinstance(value, int) and not isinstance(value, bool)):
         number_ok = False
     if number_ok:
-        value = kind(value)
-        number_ok = value == value and abs(value) != float("inf") and (low is None or value >= low) \
+        try:
+            value = kind(value)
+        except OverflowError:  # an integer too large for a float
+            number_ok = False
+        number_ok = number_ok and value == value and abs(value) != float("inf") and (low is None or value >= low) \
             and (high is None or value <= high)
     if not number_ok:
         what = "an integer" if kind is int else "a number"

@@ -121,8 +121,27 @@ def load_training(category: Path, size: int, digest: bool = True, forbid: tuple[
         images.append(load_rgb(image_path, size))
         if digest:
             hashed.update(file_sha256(image_path).encode())
-    return TrainingViews(np.stack(images), np.stack(poses).astype(np.float32), angle, files,
+    stacked = np.stack(images)
+    _require_white_background(stacked, path)
+    return TrainingViews(stacked, np.stack(poses).astype(np.float32), angle, files,
                          hashed.hexdigest() if digest else "")
+
+
+#: Share of the training views' border pixels that must be near white (MAD-Sim's background).
+WHITE_BORDER_SHARE = 0.5
+
+
+def _require_white_background(images: np.ndarray, path: Path) -> None:
+    """OmniposeAD's field carves the object out of a white background; views on a bench and a
+    backdrop (a realism build) would give a field of the whole frustum and meaningless scores,
+    so they are refused by what is on disk: the views' borders."""
+    border = np.concatenate([images[:, :2].reshape(-1, 3), images[:, -2:].reshape(-1, 3),
+                             images[:, :, :2].reshape(-1, 3), images[:, :, -2:].reshape(-1, 3)])
+    share = float((border.min(axis=1) >= 0.92).mean())
+    if share < WHITE_BORDER_SHARE:
+        raise MadgenError(f"{path}: the training views are not on a white background (only {share:.0%} of their "
+                          "border is white): madgen ad needs MAD-Sim-style renders on white; realism builds "
+                          "(e.g. --profile mad-real) are not supported by the detector yet")
 
 
 def _refuse(path: Path, forbid: tuple[Path, ...]) -> None:

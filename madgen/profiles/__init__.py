@@ -116,7 +116,7 @@ def _coerce(key: str, value: Any, where: str) -> Any:
                 raise ValueError(value)
             return float(value)
         return str(value).upper() if key.startswith("denoise_") else str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise MadgenError(f"{where}: key '{key}': expected {kind}, got {value!r}") from None
 
 

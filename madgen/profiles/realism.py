@@ -155,7 +155,7 @@ def _coerce(key: str, value: Any, where: str) -> Any:
                 raise ValueError(value)
             return int(number)
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         expected = ("a list of names" if key in _CHOICE_KEYS else "two numbers low,high" if kind is tuple
                     else kind.__name__)
         raise MadgenError(f"{where}: key 'realism.{key}': expected {expected}, got {value!r}") from None

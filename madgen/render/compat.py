@@ -231,8 +231,12 @@ def native_output_silenced() -> Iterator[None]:
 
 def set_tone_curve(scene: bpy.types.Scene) -> None:
     """A camera-like tone curve: AgX (Blender 4.0+), else Filmic."""
-    names = {item.identifier for item in scene.view_settings.bl_rna.properties["view_transform"].enum_items}
-    scene.view_settings.view_transform = "AgX" if "AgX" in names else "Filmic"
+    # the transforms are a dynamic enum (read from the OCIO config), so bl_rna's enum_items
+    # lists none of them: try AgX and fall back
+    try:
+        scene.view_settings.view_transform = "AgX"
+    except TypeError:
+        scene.view_settings.view_transform = "Filmic"
 
 
 def set_white_balance(scene: bpy.types.Scene, temperature_k: float, tint: float) -> None:

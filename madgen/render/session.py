@@ -137,6 +137,7 @@ class RenderSession:
         self.rgb_scene = self.built.scene
         _configure_common(self.rgb_scene, profile)
         self.environment: Environment | None = None
+        self._dressed = False
         self.id_camera = self.built.camera
         if profile.realism is None:
             add_studio(self.rgb_scene)
@@ -189,6 +190,12 @@ class RenderSession:
         scene.cycles.use_denoising = False
         self.id_material = make_instance_id_material()
         scene.view_layers[0].material_override = self.id_material
+        if self.environment is not None:
+            # the bench is the one part of the environment that can hide some of the toy (a flap
+            # or a part below its plane): in the ID pass it is "no instance" (pass index 0), so
+            # masks and silhouettes leave out what the colour pass shows covered by it
+            self.environment.bench.pass_index = 0
+            scene.collection.objects.link(self.environment.bench)
         compat.set_output_format(scene, "OPEN_EXR")
         return scene
 
@@ -210,6 +217,7 @@ class RenderSession:
         Two probes with the same seed differ only where the scene differs (their noise cancels
         elsewhere), so comparing probes of a good and a defective scene shows what a defect changes.
         """
+        self._check_dressed()
         if self._probe_scene is None:
             self._probe_scene = self._make_probe_scene()
         self._place(pose)
@@ -264,6 +272,12 @@ class RenderSession:
         points = self._toy_points @ placement[:3, :3].T + placement[:3, 3]
         placed = layout(look, pose.camera_to_world, points, pose.camera_angle_x)
         self.environment.apply(look, placed, self.built.camera)
+        self._dressed = True
+
+    def _check_dressed(self) -> None:
+        if self.environment is not None and not self._dressed:
+            raise MadgenError("a realism profile's views render only with their drawn look "
+                              "(this tool does not draw looks; use madgen build, render or preview)")
 
     def render_many(self, poses: Sequence[CameraPose], seeds: Sequence[int], ids: bool = True,
                     looks: Sequence[dict | None] | None = None, id_scale: int | None = None) -> list[RenderedView]:
@@ -281,6 +295,7 @@ class RenderSession:
         for number, (pose, seed) in enumerate(zip(poses, seeds)):
             if looks is not None:
                 self.set_look(looks[number], pose)
+            self._check_dressed()
             self._place(pose)
             self.rgb_scene.cycles.seed = seed % (2**31)
             path, seconds = self._render(self.rgb_scene, "rgb.png")
@@ -307,6 +322,7 @@ class RenderSession:
 
     def render_id_layers(self, pose: CameraPose, scale: int | None = None) -> IdLayers:
         """Only the ID pass of a view, all layers, at ``scale`` (default: the profile's supersampling)."""
+        self._check_dressed()
         scale = self.id_scale if scale is None else scale
         self._set_id_scale(scale)
         self._place(pose)
