@@ -236,6 +236,35 @@ def test_defect_masks_never_cover_background(real_build: Path) -> None:
             assert not (mask & ~allowed).any(), f"{record['mask']}: covers background pixels"
 
 
+def test_object_masks_are_each_views_own_silhouette(real_build: Path) -> None:
+    """Good views render in batches (all colour passes, then all ID passes); each ID pass must see
+    its own view's bench, not the last one's, or the bench hides the toy and the silhouette is empty."""
+    from PIL import Image
+
+    from madgen.categories import load_scene
+    from madgen.dataset.manifest import read_manifest
+    from madgen.defects.coverage import object_silhouette
+    from madgen.ldraw import load_assembly
+    from madgen.profiles import RenderProfile
+    from madgen.render import RenderSession
+    from madgen.rig import CameraPose, Normalisation
+
+    category = real_build / "06Bird"
+    manifest = read_manifest(category)
+    good = [r for r in manifest["files"] if not r.get("mask")]
+    assert len(good) >= 3  # two training views and a good test view: batched together
+    with RenderSession(load_assembly(load_scene("06Bird").model), RenderProfile.from_dict(manifest["profile"]),
+                       normalisation=Normalisation.from_dict(manifest["normalisation"])) as session:
+        for record in good:
+            pose = CameraPose.from_dict(record["pose"])
+            session.set_look(record["look"], pose)
+            ids, added, _ = session.render_id_layers(pose, scale=1).point_sampled()
+            with Image.open(category / record["object_mask"]) as image:
+                written = np.asarray(image.convert("L")) > 127
+            assert written.mean() > 0.02, f"{record['object_mask']}: (nearly) empty"
+            assert np.array_equal(written, object_silhouette(ids, added)), record["object_mask"]
+
+
 def test_realism_session_refuses_to_render_undressed_and_uses_agx() -> None:
     """Before a look is set the bench and lights sit at the origin: rendering then is an error,
     not a garbage image; and the colour pass uses the AgX tone curve the README describes."""

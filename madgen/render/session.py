@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import bpy
 import numpy as np
@@ -292,10 +292,13 @@ class RenderSession:
         if len(poses) != len(seeds) or (looks is not None and len(looks) != len(poses)):
             raise ValueError("one seed (and look) per pose")
         colour: list[tuple[np.ndarray, float]] = []
+        benches: list[Any] = []  # the bench is placed per view and can hide part of the toy in the ID pass
         for number, (pose, seed) in enumerate(zip(poses, seeds)):
             if looks is not None:
                 self.set_look(looks[number], pose)
             self._check_dressed()
+            if self.environment is not None:
+                benches.append(self.environment.bench.matrix_world.copy())
             self._place(pose)
             self.rgb_scene.cycles.seed = seed % (2**31)
             path, seconds = self._render(self.rgb_scene, "rgb.png")
@@ -306,6 +309,8 @@ class RenderSession:
         scale = self.id_scale if id_scale is None else id_scale
         self._set_id_scale(scale)
         for number, pose in enumerate(poses):
+            if benches:
+                self.environment.bench.matrix_world = benches[number]
             self._place(pose)
             id_renders.append(self._render(self.id_scene, f"ids{number}.exr"))
         # Read the ID images only now: loading images into Blender between renders would make
