@@ -1,7 +1,7 @@
 """A fast radiance field for CPU: a dense voxel grid (density + colour) sampled only inside a visual hull.
 
-The training views have a white background and known poses, so the object's visual hull is
-carved from their silhouettes first; rays are sampled only in (dilated) hull voxels, which is
+The training views have known poses and silhouettes (:mod:`madgen.ad.foreground`), so the
+object's visual hull is carved from them first; rays are sampled only in (dilated) hull voxels, which is
 most of the speed. Density and colour are dense grids interpolated trilinearly
 (``torch.nn.functional.grid_sample``) and composited front to back onto white, as a NeRF is;
 there is no MLP. Everything is differentiable in the ray origins and directions too, which is
@@ -17,15 +17,6 @@ import torch
 import torch.nn.functional as F
 
 from .rays import focal
-
-#: A training pixel is background when every channel is at least this (0..1).
-BACKGROUND_LEVEL = 0.96
-
-
-def silhouettes(images: np.ndarray) -> np.ndarray:
-    """Foreground masks (N, H, W) of images on white."""
-    return (images < BACKGROUND_LEVEL).any(axis=-1)
-
 
 def _project(points: np.ndarray, pose: np.ndarray, size: int, camera_angle_x: float) -> tuple[np.ndarray, np.ndarray]:
     """Pixel columns and rows of world ``points`` (P, 3) in a view, NaN behind the camera."""

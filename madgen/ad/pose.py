@@ -16,23 +16,25 @@ import numpy as np
 import torch
 
 from .config import PoseConfig
-from .field import VoxelField, dilate_2d, silhouettes
+from .field import VoxelField, dilate_2d
 from .rays import pixel_directions, se3_exp, world_rays
 
 
 def thumbnails(images: np.ndarray, size: int) -> np.ndarray:
-    """Box-downsampled thumbnails (N, size, size, 3) of square images (N, S, S, 3)."""
+    """Box-downsampled thumbnails (N, size, size[, C]) of square images (N, S, S[, C])."""
     n, s = images.shape[0], images.shape[1]
     factor = s // size
     if factor * size != s:
         raise ValueError(f"image size {s} is not a multiple of the thumbnail size {size}")
-    return images.reshape(n, size, factor, size, factor, 3).mean(axis=(2, 4))
+    return images.reshape(n, size, factor, size, factor, *images.shape[3:]).mean(axis=(2, 4))
 
 
-def retrieve(test_thumb: np.ndarray, train_thumbs: np.ndarray, count: int) -> np.ndarray:
-    """Indexes of the ``count`` training thumbnails closest to the test thumbnail."""
+def retrieve(test_thumb: np.ndarray, test_shape: np.ndarray, train_thumbs: np.ndarray, train_shapes: np.ndarray,
+             count: int) -> np.ndarray:
+    """Indexes of the ``count`` training thumbnails (N, T, T, 3) on white closest to the test
+    thumbnail (T, T, 3), by colour and by silhouette (object coverage thumbnails, 0..1)."""
     colour = ((train_thumbs - test_thumb[None]) ** 2).mean(axis=(1, 2, 3))
-    shape = (silhouettes(train_thumbs) != silhouettes(test_thumb[None])).mean(axis=(1, 2))
+    shape = ((train_shapes >= 0.5) != (test_shape[None] >= 0.5)).mean(axis=(1, 2))
     return np.argsort(colour + shape, kind="stable")[:count]
 
 
@@ -46,13 +48,14 @@ class PoseResult:
 
 
 def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle_x: float,
-           config: PoseConfig) -> tuple[np.ndarray, float]:
-    """iNeRF: optimise an SE(3) correction of ``start`` (4, 4) against ``image`` (S, S, 3), on
-    the field's device (rays are drawn on the CPU, the same on any device)."""
+           config: PoseConfig, foreground: np.ndarray) -> tuple[np.ndarray, float]:
+    """iNeRF: optimise an SE(3) correction of ``start`` (4, 4) against ``image`` (S, S, 3, on
+    white), drawing rays around its ``foreground`` (S, S bool), on the field's device (rays are
+    drawn on the CPU, the same on any device)."""
     size = image.shape[0]
     device = field.low.device
     target = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).reshape(-1, 3).to(device)
-    grown = dilate_2d(silhouettes(image[None])[0], max(1, size // 16))
+    grown = dilate_2d(np.asarray(foreground, bool), max(1, size // 16))
     candidates = torch.from_numpy(np.flatnonzero(grown.reshape(-1)))
     if len(candidates) == 0:
         candidates = torch.arange(size * size)
@@ -80,13 +83,16 @@ def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle
     return final, loss_value
 
 
-def estimate_pose(field: VoxelField, image: np.ndarray, train_thumbs: np.ndarray, train_poses: np.ndarray,
-                  camera_angle_x: float, config: PoseConfig) -> PoseResult:
-    """Retrieve, refine every candidate, keep the best (``image`` at ``config.size``)."""
+def estimate_pose(field: VoxelField, image: np.ndarray, foreground: np.ndarray, train_thumbs: np.ndarray,
+                  train_shapes: np.ndarray, train_poses: np.ndarray, camera_angle_x: float,
+                  config: PoseConfig) -> PoseResult:
+    """Retrieve, refine every candidate, keep the best (``image`` on white and its ``foreground``
+    coverage at ``config.size``; the training views' thumbnails and silhouette thumbnails)."""
     test_thumb = thumbnails(image[None], config.thumbnail)[0]
+    test_shape = thumbnails(np.asarray(foreground, np.float32)[None], config.thumbnail)[0]
     best: PoseResult | None = None
-    for index in retrieve(test_thumb, train_thumbs, config.candidates):
-        pose, loss = refine(field, image, train_poses[index], camera_angle_x, config)
+    for index in retrieve(test_thumb, test_shape, train_thumbs, train_shapes, config.candidates):
+        pose, loss = refine(field, image, train_poses[index], camera_angle_x, config, np.asarray(foreground) >= 0.5)
         if best is None or loss < best.loss:
             best = PoseResult(pose, loss, int(index))
     assert best is not None

@@ -22,10 +22,11 @@ import csv
 import io
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import cv2
 import numpy as np
 import torch
 
@@ -36,18 +37,27 @@ from ..dataset.images import png_bytes
 from ..errors import MadgenError
 from .anomaly import MAP_SIZE, anomaly_map, heat_map_rgb
 from .config import AdConfig
-from .data import TestItem, TrainingViews, load_mask, load_rgb, load_training, test_items
+from .data import OBJECT_MASKS, TestItem, TrainingViews, load_mask, load_rgb, load_rgb_alpha, load_training, test_items
 from .device import describe, resolve_device
 from .features import FeatureExtractor
 from .field import VoxelField
+from .foreground import composite_on_white, segment
 from .metrics import PixelMetrics, auroc
 from .patchcore import PatchCore
-from .pose import PoseResult, estimate_pose, nearest_views, rotation_error_deg, thumbnails, translation_error
+from .pose import PoseResult, estimate_pose, nearest_views, refine, rotation_error_deg, thumbnails, translation_error
 from .rays import pixel_directions, world_rays
 from .slices import attribute_slices, image_attributes, read_manifest_records, slices_markdown
 from .train import fit_field
 
 Progress = Callable[[int, int, float], None]
+
+#: Bumped when the field's training changes in a way its settings do not show (a kept field
+#: trained by an older rule is trained again). 2: silhouettes from object_masks/, alpha or a
+#: background rule learned from the data instead of a fixed level.
+FIELD_VERSION = 2
+#: The same for scores (part of every score's key). 2: test images on a background that is not
+#: plain are segmented, and their references laid over their own background.
+SCORING_VERSION = 2
 
 
 def category_folder(data: Path, category: str) -> tuple[Path, str]:
@@ -108,7 +118,7 @@ def train(run: Path, config: AdConfig, progress: Callable[[int, int, float, floa
     if not force and stats_path.is_file() and (run / "field.pt").is_file():
         previous = json.loads(stats_path.read_text(encoding="utf-8"))
         if (previous.get("field") == config.field.to_dict() and previous.get("category") == config.category
-                and previous.get("data_sha256") == views.digest):
+                and previous.get("data_sha256") == views.digest and previous.get("version") == FIELD_VERSION):
             write_json_atomic(run / "config.json", config.to_dict())
             return previous | {"skipped": True}
     FeatureExtractor(config.backbone, config.weights)  # fail on missing weights before training
@@ -116,6 +126,7 @@ def train(run: Path, config: AdConfig, progress: Callable[[int, int, float, floa
     run.mkdir(parents=True, exist_ok=True)
     _save_field(run / "field.pt", field_.cpu())
     stats = {"category": config.category, "field": config.field.to_dict(), "data_sha256": views.digest,
+             "version": FIELD_VERSION,
              "views": len(views.images), "device": describe(where), **stats}
     write_json_atomic(stats_path, stats)
     write_json_atomic(run / "config.json", config.to_dict())
@@ -124,13 +135,24 @@ def train(run: Path, config: AdConfig, progress: Callable[[int, int, float, floa
 
 def render_image(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x: float,
                  chunk: int = 16384) -> np.ndarray:
-    """The field's image (size, size, 3) at a camera-to-world ``pose`` (rendered on the field's device)."""
+    """The field's image (size, size, 3) on white at a camera-to-world ``pose`` (rendered on the field's device)."""
+    return render_with_opacity(field_, pose, size, camera_angle_x, chunk)[0]
+
+
+def render_with_opacity(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x: float,
+                        chunk: int = 16384) -> tuple[np.ndarray, np.ndarray]:
+    """The field's image (size, size, 3) on white and its opacity (size, size) at ``pose``."""
     device = field_.low.device
     directions = pixel_directions(size, camera_angle_x, device=device)
     origins, world = world_rays(torch.tensor(pose, dtype=torch.float32, device=device), directions)
+    colours, opacities = [], []
     with torch.no_grad():
-        parts = [field_.render(origins[i:i + chunk], world[i:i + chunk])[0] for i in range(0, len(world), chunk)]
-    return torch.cat(parts).reshape(size, size, 3).clamp(0, 1).cpu().numpy()
+        for i in range(0, len(world), chunk):
+            rgb, opacity = field_.render(origins[i:i + chunk], world[i:i + chunk])
+            colours.append(rgb)
+            opacities.append(opacity)
+    image = torch.cat(colours).reshape(size, size, 3).clamp(0, 1).cpu().numpy()
+    return image, torch.cat(opacities).reshape(size, size).clamp(0, 1).cpu().numpy()
 
 
 def _npz_bytes(**arrays: Any) -> bytes:
@@ -143,19 +165,73 @@ def _score_path(run: Path, item: TestItem) -> Path:
     return Path(run) / "scores" / item.split / f"{item.index}.npz"
 
 
-def pose_and_references(field_: VoxelField, image: Path, views: TrainingViews, train_thumbs: np.ndarray,
-                        train_224: np.ndarray | None, config: AdConfig,
+@dataclass
+class References:
+    """What scoring needs from the training views, read once: the views at the pose size, their
+    colour and silhouette thumbnails, and (when references or the baseline need them) the views
+    at 224 px."""
+
+    views: TrainingViews
+    thumbs: np.ndarray
+    shapes: np.ndarray
+    views_224: TrainingViews | None
+
+    @classmethod
+    def load(cls, folder: Path, config: AdConfig, with_224: bool, forbid: tuple[Path, ...] = ()) -> "References":
+        """Read ``folder``'s training views for scoring with ``config``."""
+        views = load_training(folder, config.pose.size, digest=False, forbid=forbid)
+        assert views.masks is not None
+        views_224 = load_training(folder, MAP_SIZE, digest=False, forbid=forbid) if with_224 else None
+        return cls(views, thumbnails(views.images, config.pose.thumbnail),
+                   thumbnails(views.masks, config.pose.thumbnail), views_224)
+
+
+def _resize(array: np.ndarray, size: int) -> np.ndarray:
+    return cv2.resize(np.ascontiguousarray(array, np.float32), (size, size), interpolation=cv2.INTER_AREA)
+
+
+def pose_and_references(field_: VoxelField, image: Path, refs: References, config: AdConfig,
                         view_count: int) -> tuple[PoseResult, np.ndarray, list[np.ndarray], np.ndarray]:
     """A test image's estimated pose, the image at 224 px, its references (the field's render at
     that pose, then the ``view_count`` training views nearest to it) and those views' indexes.
-    ``views``: the training views at the pose size; ``train_224``: at 224 px (or None)."""
-    small = load_rgb(image, config.pose.size)
-    estimate = estimate_pose(field_, small, train_thumbs, views.poses, views.camera_angle_x, config.pose)
-    observed = load_rgb(image, MAP_SIZE)
-    reference = render_image(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
+
+    A test image on the training views' plain background (MAD-Sim's white) is used as it is. On
+    any other background (a bench, a backdrop) the object is segmented (GrabCut, then again
+    around the field's render at the estimated pose, which is refined once more), the pose is
+    estimated on the object laid on white, and every reference is laid over the test image's own
+    background, so a background that differs from the training views' is never read as anomaly."""
+    views = refs.views
+    rule = views.background
+    observed, alpha = load_rgb_alpha(image, MAP_SIZE)
+    small, small_alpha = load_rgb_alpha(image, config.pose.size)
+    plain = alpha is not None or (rule is not None and rule.plain(observed))
+    if plain:
+        if small_alpha is not None:
+            foreground = small_alpha
+        else:
+            foreground = (rule.foreground(small) if rule is not None else np.ones(small.shape[:2], bool))
+        foreground = foreground.astype(np.float32)
+        estimate = estimate_pose(field_, small, foreground, refs.thumbs, refs.shapes, views.poses,
+                                 views.camera_angle_x, config.pose)
+    else:
+        coverage = _resize(segment(observed).astype(np.float32), config.pose.size)
+        estimate = estimate_pose(field_, composite_on_white(small, coverage), coverage, refs.thumbs, refs.shapes,
+                                 views.poses, views.camera_angle_x, config.pose)
+        _, opacity = render_with_opacity(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
+        coverage = _resize(segment(observed, opacity >= 0.5).astype(np.float32), config.pose.size)
+        pose, loss = refine(field_, composite_on_white(small, coverage), estimate.pose, views.camera_angle_x,
+                            config.pose, coverage >= 0.5)
+        estimate = PoseResult(pose, loss, estimate.start_index)
+    reference, opacity = render_with_opacity(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
     neighbours = nearest_views(estimate.pose, views.poses, view_count)
-    references = [reference] + ([train_224[i] for i in neighbours] if train_224 is not None else [])
-    return estimate, observed, references, neighbours
+    others = [refs.views_224.images[i] for i in neighbours] if refs.views_224 is not None else []
+    if not plain:
+        assert refs.views_224 is None or refs.views_224.masks is not None
+        behind = observed - 1.0  # the test image's background, as a change from white
+        reference = reference + (1.0 - opacity)[..., None] * behind
+        others = [view + (1.0 - refs.views_224.masks[i])[..., None] * behind  # type: ignore[union-attr]
+                  for view, i in zip(others, neighbours)]
+    return estimate, observed, [reference] + others, neighbours
 
 
 def score(run: Path, progress: Progress | None = None, device: str = "auto") -> dict[str, Any]:
@@ -166,7 +242,7 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
     config = _read_config(run)
     field_ = load_field(run / "field.pt", where)
     items = test_items(config.folder)
-    setting = f"{config.scoring_key()}:{file_sha256(run / 'field.pt')[:16]}"
+    setting = f"{config.scoring_key()}:v{SCORING_VERSION}:{file_sha256(run / 'field.pt')[:16]}"
     keys = {item.key: f"{setting}:{file_sha256(item.image)[:16]}" for item in items}
     todo = []
     for item in items:
@@ -182,17 +258,15 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
     seconds: list[float] = []
     if todo:
         extractor = FeatureExtractor(config.backbone, config.weights, where)
-        views = load_training(config.folder, config.pose.size, digest=False)
-        train_thumbs = thumbnails(views.images, config.pose.thumbnail)
+        refs = References.load(config.folder, config, bool(config.map_views or config.baseline))
         baseline = None
-        train_224 = load_training(config.folder, MAP_SIZE, digest=False).images \
-            if config.map_views or config.baseline else None
         if config.baseline and extractor.model is not None:
-            baseline = PatchCore(extractor, train_224, config.bank_size, seed=config.field.seed)
+            assert refs.views_224 is not None  # the baseline learns the views as they are on disk
+            baseline = PatchCore(extractor, refs.views_224.as_on_disk, config.bank_size, seed=config.field.seed)
         for number, item in enumerate(todo):
             began = time.perf_counter()
             estimate, observed, references, neighbours = pose_and_references(
-                field_, item.image, views, train_thumbs, train_224, config, config.map_views)
+                field_, item.image, refs, config, config.map_views)
             reference = references[0]
             values = anomaly_map(extractor, observed, references, config.map_stages, config.map_sigma,
                                  config.map_radius, config.map_rgb_weight)
@@ -289,13 +363,24 @@ def _method_metrics(items: list[TestItem], maps: list[np.ndarray], images: list[
     return result
 
 
+def _box_image(folder: Path, item: TestItem) -> np.ndarray:
+    """What the segmentation metric's object box is found in: the test image at 224 px, or, where
+    madgen wrote the image's silhouette (``object_masks/``), that silhouette as black on white
+    (exact on any background; on a bench the image's own non-white pixels are everywhere)."""
+    silhouette = Path(folder) / OBJECT_MASKS / "test" / item.split / item.image.name
+    if silhouette.is_file():
+        covered = load_mask(silhouette, (MAP_SIZE, MAP_SIZE))
+        return np.where(covered[..., None], 0.0, 1.0) * np.ones(3, np.float32)
+    return load_rgb(item.image, MAP_SIZE)
+
+
 def evaluate(run: Path) -> dict[str, Any]:
     """Compute the metrics of a scored run and write metrics.json, metrics.csv and metrics.md."""
     run = Path(run)
     config = _read_config(run)
     items = test_items(config.folder)
     scores = _load_scores(run, items)
-    images = [load_rgb(item.image, MAP_SIZE) for item in items]
+    images = [_box_image(config.folder, item) for item in items]
     masks = [load_mask(item.mask, (MAP_SIZE, MAP_SIZE)) for item in items]
     if not any(mask.any() for mask in masks):
         raise MadgenError(f"{config.folder}: no anomalous pixels in the test set; cannot evaluate")

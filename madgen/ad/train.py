@@ -10,7 +10,7 @@ import torch
 
 from .config import FieldConfig
 from .data import TrainingViews
-from .field import PackedSamples, VoxelField, carve_hull, dilate, dilate_2d, silhouettes
+from .field import PackedSamples, VoxelField, carve_hull, dilate, dilate_2d
 from .rays import pixel_directions
 
 #: The first carve covers this cube (the NeRF-synthetic convention: the object fits well inside it).
@@ -18,8 +18,9 @@ SEARCH_HALF_EXTENT = 1.5
 
 
 def build_field(views: TrainingViews, config: FieldConfig) -> VoxelField:
-    """Carve the visual hull (a coarse pass to find the box, then a fine one) into an empty field."""
-    masks = silhouettes(views.images)
+    """Carve the visual hull of the views' silhouettes (a coarse pass to find the box, then a
+    fine one) into an empty field."""
+    masks = views.silhouettes
     low = np.full(3, -SEARCH_HALF_EXTENT)
     high = np.full(3, SEARCH_HALF_EXTENT)
     coarse = carve_hull(masks, views.poses, views.camera_angle_x, low, high, 48, config.hull_tolerance)
@@ -39,7 +40,7 @@ def training_rays(views: TrainingViews,
                   device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Origins, directions and colours (on ``device``) of every training pixel near the object's silhouette."""
     size = views.images.shape[1]
-    near_object = dilate_2d(silhouettes(views.images), 3).reshape(len(views.images), -1)
+    near_object = dilate_2d(views.silhouettes, 3).reshape(len(views.images), -1)
     directions = pixel_directions(size, views.camera_angle_x)
     origins, dirs, colours = [], [], []
     for number, pose in enumerate(torch.tensor(views.poses)):
@@ -82,4 +83,6 @@ def fit_field(views: TrainingViews, config: FieldConfig,
             progress(step + 1, config.steps, loss_value, time.perf_counter() - started)
     psnr = -10 * np.log10(max(loss_value, 1e-10))
     return field, {"seconds": time.perf_counter() - started, "final_loss": loss_value, "train_psnr": float(psnr),
-                   "occupied_voxels": int(field.occupancy.sum()), "rays": int(len(origins))}
+                   "occupied_voxels": int(field.occupancy.sum()), "rays": int(len(origins)),
+                   "silhouettes": views.mask_source,
+                   "background": views.background.to_dict() if views.background is not None else None}

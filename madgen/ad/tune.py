@@ -43,12 +43,11 @@ from ..dataset.atomic import write_bytes_atomic, write_json_atomic
 from ..errors import MadgenError
 from .anomaly import MAP_SIZE, _chw, gaussian_smooth
 from .config import AdConfig, check_setting, config_from_settings, default_settings
-from .data import TestItem, load_mask, load_training, test_items
+from .data import TestItem, load_mask, test_items
 from .device import resolve_device
 from .features import FeatureExtractor, aligned_distance
 from .metrics import PixelMetrics, auroc
-from .pose import thumbnails
-from .run import category_folder, load_field, pose_and_references, train
+from .run import References, category_folder, load_field, pose_and_references, train
 
 #: The folder of a category's validation set (``madgen build --val-good/--val-per-defect``).
 VAL = "val"
@@ -180,14 +179,11 @@ def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str,
     where = resolve_device(device)
     field_ = load_field(run / "field.pt", where)
     extractor = FeatureExtractor(config.backbone, config.weights, where)
-    views = load_training(folder, config.pose.size, digest=False, forbid=forbid)
-    train_thumbs = thumbnails(views.images, config.pose.thumbnail)
     most_views = max(grid["map_views"])
-    train_224 = load_training(folder, MAP_SIZE, digest=False, forbid=forbid).images if most_views else None
+    refs = References.load(folder, config, bool(most_views), forbid)
     parts = []
     for item in items:
-        _, observed, references, _ = pose_and_references(field_, item.image, views, train_thumbs, train_224,
-                                                          config, most_views)
+        _, observed, references, _ = pose_and_references(field_, item.image, refs, config, most_views)
         mask = load_mask(item.mask, (MAP_SIZE, MAP_SIZE))
         parts.append(image_parts(extractor, observed, references, max(grid["map_stages"]),
                                  sorted(set(grid["map_radius"])), item.split, mask))
