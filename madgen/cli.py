@@ -456,6 +456,9 @@ def _threads() -> None:
 @click.option("--map-rgb-weight", default=AdConfig.map_rgb_weight, show_default=True,
               help="Weight of the squared RGB difference beside the feature distance (the seed: 1; "
                    "the default suits lite0's feature scale).")
+@click.option("--map-match", default=AdConfig.map_match, show_default=True, type=click.Choice(["none", "gain"]),
+              help="Give each reference's object the test image's exposure and white balance (gain: a "
+                   "per-channel gain and offset, fitted robustly) before comparing; for photographs.")
 @click.option("--map-radius", default=AdConfig.map_radius, show_default=True,
               help="Each stage's distance is the smallest within this many of its cells (the seed: 0).")
 @click.option("--seed", default=0, show_default=True, help="Seed.")
@@ -506,8 +509,8 @@ def _ad_settings(ctx: click.Context, settings_file: Path | None, options: dict[s
 @click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Base settings (field, pose, backbone...; as for 'madgen ad train --settings').")
 @click.option("--grid", "grid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML mapping of map_stages, map_sigma, map_views, map_radius, map_rgb_weight to lists of "
-                   "values (default: two values each, the seed's and madgen's: 32 points).")
+              help="YAML mapping of map_stages, map_sigma, map_views, map_radius, map_rgb_weight, map_match to "
+                   "lists of values (default: two values each, the seed's and madgen's: 64 points).")
 @click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 def ad_tune(data: Path, categories: tuple[str, ...], run_dir: Path, out: Path, settings_file: Path | None,
             grid_file: Path | None, device: str) -> None:

@@ -178,9 +178,11 @@ def test_bad_grid_file(tmp_path: Path, text: str, message: str) -> None:
 
 def test_default_grid_is_small_and_holds_the_seed_and_the_defaults() -> None:
     points = grid_points(read_grid(None))
-    assert len(points) == 32 and read_grid(None) == DEFAULT_GRID
-    assert {"map_stages": 5, "map_sigma": 4.0, "map_views": 0, "map_radius": 0, "map_rgb_weight": 1.0} in points
-    assert {"map_stages": 3, "map_sigma": 2.0, "map_views": 2, "map_radius": 1, "map_rgb_weight": 30000.0} in points
+    assert len(points) == 64 and read_grid(None) == DEFAULT_GRID
+    assert {"map_stages": 5, "map_sigma": 4.0, "map_views": 0, "map_radius": 0, "map_rgb_weight": 1.0,
+            "map_match": "none"} in points
+    assert {"map_stages": 3, "map_sigma": 2.0, "map_views": 2, "map_radius": 1, "map_rgb_weight": 30000.0,
+            "map_match": "gain"} in points
 
 
 def test_grid_maps_are_anomaly_maps() -> None:

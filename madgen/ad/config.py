@@ -67,6 +67,7 @@ class AdConfig:
     map_views: int = 2
     map_radius: int = 1
     map_rgb_weight: float = 30000.0
+    map_match: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -88,6 +89,8 @@ class AdConfig:
     def scoring_key(self) -> str:
         """A hash of everything that decides the scores (not the data folder's location)."""
         parts = {k: v for k, v in self.to_dict().items() if k != "data"}
+        if parts["map_match"] == "none":  # keys from before the setting existed stay valid
+            del parts["map_match"]
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -115,6 +118,7 @@ SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "map_views": (int, 0, 16),
     "map_radius": (int, 0, 4),
     "map_rgb_weight": (float, 0.0, 1e7),
+    "map_match": (("none", "gain"), None, None),
     "seed": (int, None, None),
 }
 PROVENANCE_KEY = "tuned"
@@ -127,7 +131,7 @@ def default_settings() -> dict[str, Any]:
             "smoothness": field.smoothness, "pose_steps": pose.steps, "candidates": pose.candidates,
             "backbone": base.backbone, "weights": base.weights, "baseline": base.baseline,
             "map_stages": base.map_stages, "map_sigma": base.map_sigma, "map_views": base.map_views,
-            "map_radius": base.map_radius, "map_rgb_weight": base.map_rgb_weight, "seed": field.seed}
+            "map_radius": base.map_radius, "map_rgb_weight": base.map_rgb_weight, "map_match": base.map_match, "seed": field.seed}
 
 
 def _bounds_text(low: float | None, high: float | None) -> str:
@@ -197,7 +201,7 @@ def config_from_settings(data: str, category: str, settings: Mapping[str, Any]) 
                     PoseConfig(candidates=values["candidates"], steps=values["pose_steps"], seed=values["seed"]),
                     values["backbone"], values["weights"], values["baseline"], map_stages=values["map_stages"],
                     map_sigma=values["map_sigma"], map_views=values["map_views"], map_radius=values["map_radius"],
-                    map_rgb_weight=values["map_rgb_weight"])
+                    map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"])
 
 
 def read_settings(path: Path) -> dict[str, Any]:

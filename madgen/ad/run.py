@@ -35,7 +35,7 @@ from ..dataset.atomic import write_bytes_atomic, write_json_atomic
 from ..dataset.digest import file_sha256
 from ..dataset.images import png_bytes
 from ..errors import MadgenError
-from .anomaly import MAP_SIZE, anomaly_map, heat_map_rgb
+from .anomaly import MAP_SIZE, anomaly_map, heat_map_rgb, match_colour
 from .config import AdConfig
 from .data import OBJECT_MASKS, TestItem, TrainingViews, load_mask, load_rgb, load_rgb_alpha, load_training, test_items
 from .device import describe, resolve_device
@@ -191,9 +191,11 @@ def _resize(array: np.ndarray, size: int) -> np.ndarray:
 
 
 def pose_and_references(field_: VoxelField, image: Path, refs: References, config: AdConfig,
-                        view_count: int) -> tuple[PoseResult, np.ndarray, list[np.ndarray], np.ndarray]:
+                        view_count: int) -> tuple[PoseResult, np.ndarray, list[np.ndarray], np.ndarray,
+                                                  list[np.ndarray]]:
     """A test image's estimated pose, the image at 224 px, its references (the field's render at
-    that pose, then the ``view_count`` training views nearest to it) and those views' indexes.
+    that pose, then the ``view_count`` training views nearest to it), those views' indexes and the
+    references' object opacities (for :func:`matched_references`).
 
     A test image on the training views' plain background (MAD-Sim's white) is used as it is. On
     any other background (a bench, a backdrop) the object is segmented (GrabCut, then again
@@ -225,13 +227,25 @@ def pose_and_references(field_: VoxelField, image: Path, refs: References, confi
     reference, opacity = render_with_opacity(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
     neighbours = nearest_views(estimate.pose, views.poses, view_count)
     others = [refs.views_224.images[i] for i in neighbours] if refs.views_224 is not None else []
+    opacities = [opacity] + ([refs.views_224.masks[i] for i in neighbours]  # type: ignore[index]
+                             if refs.views_224 is not None and refs.views_224.masks is not None
+                             else [np.ones(opacity.shape, np.float32)] * len(others))
     if not plain:
         assert refs.views_224 is None or refs.views_224.masks is not None
         behind = observed - 1.0  # the test image's background, as a change from white
         reference = reference + (1.0 - opacity)[..., None] * behind
         others = [view + (1.0 - refs.views_224.masks[i])[..., None] * behind  # type: ignore[union-attr]
                   for view, i in zip(others, neighbours)]
-    return estimate, observed, [reference] + others, neighbours
+    return estimate, observed, [reference] + others, neighbours, opacities
+
+
+def matched_references(observed: np.ndarray, references: list[np.ndarray], opacities: list[np.ndarray],
+                       match: str) -> list[np.ndarray]:
+    """The references the map compares ``observed`` with: as they are (``match`` none), or each
+    object given the test image's exposure and white balance (gain; :func:`anomaly.match_colour`)."""
+    if match == "none":
+        return references
+    return [match_colour(reference, opacity, observed) for reference, opacity in zip(references, opacities)]
 
 
 def score(run: Path, progress: Progress | None = None, device: str = "auto") -> dict[str, Any]:
@@ -265,8 +279,9 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
             baseline = PatchCore(extractor, refs.views_224.as_on_disk, config.bank_size, seed=config.field.seed)
         for number, item in enumerate(todo):
             began = time.perf_counter()
-            estimate, observed, references, neighbours = pose_and_references(
+            estimate, observed, references, neighbours, opacities = pose_and_references(
                 field_, item.image, refs, config, config.map_views)
+            references = matched_references(observed, references, opacities, config.map_match)
             reference = references[0]
             values = anomaly_map(extractor, observed, references, config.map_stages, config.map_sigma,
                                  config.map_radius, config.map_rgb_weight)

@@ -13,9 +13,10 @@ training files are listed with those two folders forbidden, links resolved, so a
 (or links into) the test set is an error before anything in it is read.
 
 The grid (``DEFAULT_GRID``, or ``--grid FILE``) covers the settings that need neither a new field
-nor new poses, the five by which madgen's map departs from the seed's: stages, blur, extra
-reference views, alignment radius and RGB weight. Its corners are the seed's map (5 stages,
-sigma 4, no extra views, radius 0, weight 1) and madgen's defaults (3, 2, 2, 1, 30,000). Field and
+nor new poses, the six by which madgen's map departs from the seed's: stages, blur, extra
+reference views, alignment radius, RGB weight and colour matching of the references. Its corners
+are the seed's map (5 stages, sigma 4, no extra views, radius 0, weight 1, no matching) and
+madgen's (3, 2, 2, 1, 30,000, gain); the defaults are madgen's without matching. Field and
 pose settings come from ``--settings`` (or the defaults) and are not swept: each value would cost
 a training or a re-estimation of every pose.
 
@@ -47,18 +48,19 @@ from .data import TestItem, load_mask, test_items
 from .device import resolve_device
 from .features import FeatureExtractor, aligned_distance
 from .metrics import PixelMetrics, auroc
-from .run import References, category_folder, load_field, pose_and_references, train
+from .run import References, category_folder, load_field, matched_references, pose_and_references, train
 
 #: The folder of a category's validation set (``madgen build --val-good/--val-per-defect``).
 VAL = "val"
 #: The swept settings, in the order grid points are enumerated.
-GRID_KEYS = ("map_stages", "map_sigma", "map_views", "map_radius", "map_rgb_weight")
+GRID_KEYS = ("map_stages", "map_sigma", "map_views", "map_radius", "map_rgb_weight", "map_match")
 DEFAULT_GRID: dict[str, list[Any]] = {
     "map_stages": [3, 5],
     "map_sigma": [2.0, 4.0],
     "map_views": [0, 2],
     "map_radius": [0, 1],
     "map_rgb_weight": [1.0, 30000.0],
+    "map_match": ["none", "gain"],
 }
 OBJECTIVE = ("highest mean validation image AUROC over the categories; ties (1e-9): higher mean pixel AUROC, "
              "then fewest settings changed from the base, then grid order")
@@ -107,6 +109,16 @@ def validation_items(folder: Path) -> list[TestItem]:
 
 
 @dataclass
+class MatchedParts:
+    """An image's :class:`Parts` per ``map_match`` value of the grid."""
+
+    split: str
+    by_match: dict[str, "Parts"]
+    image: np.ndarray
+    mask: np.ndarray
+
+
+@dataclass
 class Parts:
     """What a validation image's maps are made of, for every grid point: per radius and per
     reference, the squared RGB difference at 224 px and each stage's aligned feature distance at
@@ -136,8 +148,10 @@ def image_parts(extractor: FeatureExtractor, observed: np.ndarray, references: S
     return Parts(split, rgb, per_stage, (observed * 255).astype(np.uint8), mask)
 
 
-def combine(parts: Parts, point: Mapping[str, Any]) -> np.ndarray:
+def combine(parts: "Parts | MatchedParts", point: Mapping[str, Any]) -> np.ndarray:
     """The anomaly map of one grid point from an image's parts (``anomaly_map``'s arithmetic)."""
+    if isinstance(parts, MatchedParts):
+        parts = parts.by_match[point.get("map_match", "none")]
     radius, views = int(point["map_radius"]), int(point["map_views"])
     references = parts.rgb[radius][:1 + views]
     best: torch.Tensor | None = None
@@ -154,7 +168,7 @@ def combine(parts: Parts, point: Mapping[str, Any]) -> np.ndarray:
     return gaussian_smooth(best.cpu().numpy(), float(point["map_sigma"]))
 
 
-def point_metrics(all_parts: Sequence[Parts], point: Mapping[str, Any]) -> dict[str, float]:
+def point_metrics(all_parts: Sequence["Parts | MatchedParts"], point: Mapping[str, Any]) -> dict[str, float]:
     """``madgen ad eval``'s four metrics of one grid point on a category's validation images."""
     maps = [combine(parts, point) for parts in all_parts]
     low = float(min(m.min() for m in maps))
@@ -170,7 +184,7 @@ def point_metrics(all_parts: Sequence[Parts], point: Mapping[str, Any]) -> dict[
 
 
 def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str, Sequence[Any]], device: str,
-                   progress: Callable[[], None] | None = None) -> tuple[list[Parts], dict[str, Any]]:
+                   progress: Callable[[], None] | None = None) -> tuple[list[MatchedParts], dict[str, Any]]:
     """Train (or keep) the category's field in ``run`` and compute the parts of every validation image."""
     folder = Path(folder)
     forbid = (folder / "test", folder / "ground_truth", folder / VAL)
@@ -183,10 +197,12 @@ def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str,
     refs = References.load(folder, config, bool(most_views), forbid)
     parts = []
     for item in items:
-        _, observed, references, _ = pose_and_references(field_, item.image, refs, config, most_views)
+        _, observed, references, _, opacities = pose_and_references(field_, item.image, refs, config, most_views)
         mask = load_mask(item.mask, (MAP_SIZE, MAP_SIZE))
-        parts.append(image_parts(extractor, observed, references, max(grid["map_stages"]),
-                                 sorted(set(grid["map_radius"])), item.split, mask))
+        by_match = {match: image_parts(extractor, observed, matched_references(observed, references, opacities, match),
+                                       max(grid["map_stages"]), sorted(set(grid["map_radius"])), item.split, mask)
+                    for match in dict.fromkeys(grid["map_match"])}
+        parts.append(MatchedParts(item.split, by_match, (observed * 255).astype(np.uint8), mask))
         if progress is not None:
             progress()
     summary = {"validation_images": len(items), "good": sum(not i.anomalous for i in items),
@@ -221,6 +237,8 @@ def tune(data: Path, categories: Sequence[str], run: Path, out: Path, base: Mapp
         raise MadgenError("give at least one --category to tune on")
     base_settings = default_settings() | dict(base or {})
     grid = {key: list(values) for key, values in (grid or DEFAULT_GRID).items()}
+    for key in GRID_KEYS:  # a grid that leaves a key out keeps the base's value
+        grid.setdefault(key, [base_settings[key]])
     points = grid_points(grid)
     folders: dict[str, tuple[Path, str]] = {}
     for category in categories:
