@@ -442,6 +442,9 @@ def _threads() -> None:
               help="Weight of the field's colour smoothness (total-variation) prior; 0: off.")
 @click.option("--pose-steps", default=PoseConfig.steps, show_default=True, help="iNeRF steps per candidate.")
 @click.option("--candidates", default=PoseConfig.candidates, show_default=True, help="Retrieved poses refined.")
+@click.option("--pose-light", default=PoseConfig.light, show_default=True, type=click.Choice(["fixed", "gain"]),
+              help="gain: pose refinement fits the test image's exposure and white balance (a per-channel "
+                   "gain on the object) at every step, for photographs under changing light.")
 @click.option("--backbone", default="lite0", show_default=True, type=click.Choice(list(BACKBONES)),
               help="Feature backbone (lite0: offline ImageNet weights; b4: needs --weights; none: RGB only).")
 @click.option("--weights", default=None, type=click.Path(dir_okay=False), help="Backbone weights file.")

@@ -59,3 +59,19 @@ def test_the_setting_is_checked_and_reaches_the_config() -> None:
     assert plain.scoring_key() != config_from_settings("d", "c", {"map_match": "gain"}).scoring_key()
     parts = {k: v for k, v in plain.to_dict().items() if k not in ("data", "map_match")}
     assert plain.scoring_key() == hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def test_pose_light_is_a_setting_that_changes_the_scores_only_when_set() -> None:
+    from madgen.ad.config import config_from_settings
+
+    fixed = config_from_settings("/d", "06Bird", {})
+    gain = config_from_settings("/d", "06Bird", {"pose_light": "gain"})
+    assert fixed.pose.light == "fixed" and gain.pose.light == "gain"
+    assert fixed.scoring_key() != gain.scoring_key()
+    # a key written before the setting existed (no 'light' in the pose) still matches 'fixed'
+    import hashlib
+    import json
+
+    parts = {k: v for k, v in fixed.to_dict().items() if k not in ("data", "map_match")}
+    del parts["pose"]["light"]
+    assert fixed.scoring_key() == hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

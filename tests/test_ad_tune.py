@@ -143,12 +143,14 @@ def test_train_takes_the_settings_file(dataset: Path, tuned: tuple[Path, dict, l
     assert config["map_sigma"] == best["map_sigma"] and config["map_views"] == best["map_views"]
     assert config["map_rgb_weight"] == 5.0  # the command line wins over the file
     assert config["field"]["steps"] == 60 and config["pose"]["steps"] == 10
+    assert config["pose"]["light"] == "fixed"
 
 
 @pytest.mark.parametrize("text, message", [
     ("map_sigma: 0\n", "key 'map_sigma': expected a number 0.5..16, got 0"),
     ("mapsigma: 2\n", "unknown key 'mapsigma'"),
     ("backbone: b5\n", "key 'backbone': expected one of lite0, b4, none"),
+    ("pose_light: auto\n", "key 'pose_light': expected one of fixed, gain"),
     ("- 1\n", "expected a mapping"),
 ])
 def test_bad_settings_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,

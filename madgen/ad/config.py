@@ -44,6 +44,7 @@ class PoseConfig:
     lr: float = 0.01
     size: int = 64
     seed: int = 0
+    light: str = "fixed"
 
     def to_dict(self) -> dict[str, object]:
         """JSON-serialisable form."""
@@ -91,6 +92,8 @@ class AdConfig:
         parts = {k: v for k, v in self.to_dict().items() if k != "data"}
         if parts["map_match"] == "none":  # keys from before the setting existed stay valid
             del parts["map_match"]
+        if parts["pose"].get("light") == "fixed":
+            del parts["pose"]["light"]
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -110,6 +113,7 @@ SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "smoothness": (float, 0.0, None),
     "pose_steps": (int, 0, None),
     "candidates": (int, 1, None),
+    "pose_light": (("fixed", "gain"), None, None),
     "backbone": (BACKBONES, None, None),
     "weights": (str, None, None),
     "baseline": (bool, None, None),
@@ -129,6 +133,7 @@ def default_settings() -> dict[str, Any]:
     field, pose, base = FieldConfig(), PoseConfig(), AdConfig("", "")
     return {"steps": field.steps, "resolution": field.resolution, "train_size": field.train_size,
             "smoothness": field.smoothness, "pose_steps": pose.steps, "candidates": pose.candidates,
+            "pose_light": pose.light,
             "backbone": base.backbone, "weights": base.weights, "baseline": base.baseline,
             "map_stages": base.map_stages, "map_sigma": base.map_sigma, "map_views": base.map_views,
             "map_radius": base.map_radius, "map_rgb_weight": base.map_rgb_weight, "map_match": base.map_match, "seed": field.seed}
@@ -198,7 +203,8 @@ def config_from_settings(data: str, category: str, settings: Mapping[str, Any]) 
     return AdConfig(data, category,
                     FieldConfig(values["resolution"], values["train_size"], values["steps"], seed=values["seed"],
                                 smoothness=values["smoothness"]),
-                    PoseConfig(candidates=values["candidates"], steps=values["pose_steps"], seed=values["seed"]),
+                    PoseConfig(candidates=values["candidates"], steps=values["pose_steps"], seed=values["seed"],
+                               light=values["pose_light"]),
                     values["backbone"], values["weights"], values["baseline"], map_stages=values["map_stages"],
                     map_sigma=values["map_sigma"], map_views=values["map_views"], map_radius=values["map_radius"],
                     map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"])

@@ -5,7 +5,10 @@
 2. Refinement: an SE(3) correction ``xi`` (exponential map, starting at 0) of each candidate
    pose is optimised with Adam so that rays rendered from the field match the test image's
    pixels, sampled mostly around the object; the lr decays as 0.8^(k/100). The candidate with
-   the lowest final photometric loss wins.
+   the lowest final photometric loss wins. With ``light="gain"`` (photographs under changing
+   light) every step first fits a per-channel gain of the rendered object colour to the test
+   pixels the foreground covers (least squares, clamped to 0.5..2, not differentiated) and the
+   loss compares the gained render, so a darker or warmer exposure is not read as a pose error.
 """
 
 from __future__ import annotations
@@ -47,6 +50,25 @@ class PoseResult:
     start_index: int
 
 
+GAIN_LIMITS = (0.5, 2.0)
+
+
+def gained(rgb: torch.Tensor, opacity: torch.Tensor, target: torch.Tensor, on_object: torch.Tensor) -> torch.Tensor:
+    """Rays' colours on white (R, 3) with their object part scaled per channel by the gain that
+    best maps it onto ``target`` over the rays ``on_object`` (R bool); the gain is a constant of
+    the step (no gradient), 1 where no ray is on the object."""
+    background = (1 - opacity)[:, None]
+    part = rgb - background
+    with torch.no_grad():
+        if bool(on_object.any()):
+            own = part[on_object]
+            wanted = target[on_object] - background[on_object]
+            gain = ((own * wanted).sum(0) / (own * own).sum(0).clamp_min(1e-6)).clamp(*GAIN_LIMITS)
+        else:
+            gain = torch.ones(3, device=rgb.device)
+    return background + gain * part
+
+
 def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle_x: float,
            config: PoseConfig, foreground: np.ndarray) -> tuple[np.ndarray, float]:
     """iNeRF: optimise an SE(3) correction of ``start`` (4, 4) against ``image`` (S, S, 3, on
@@ -56,6 +78,7 @@ def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle
     device = field.low.device
     target = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).reshape(-1, 3).to(device)
     grown = dilate_2d(np.asarray(foreground, bool), max(1, size // 16))
+    object_rays = torch.from_numpy(np.asarray(foreground, bool).reshape(-1))
     candidates = torch.from_numpy(np.flatnonzero(grown.reshape(-1)))
     if len(candidates) == 0:
         candidates = torch.arange(size * size)
@@ -71,7 +94,9 @@ def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle
         pixels = torch.stack([pick % size, pick // size], dim=1).float()
         pose = se3_exp(xi) @ start_t
         origins, directions = world_rays(pose, pixel_directions(size, camera_angle_x, pixels))
-        rgb, _ = field.render(origins, directions)
+        rgb, opacity = field.render(origins, directions)
+        if config.light == "gain":
+            rgb = gained(rgb, opacity, target[pick], object_rays[pick].to(device))
         loss = torch.mean((rgb - target[pick]) ** 2)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
