@@ -440,6 +440,9 @@ def _threads() -> None:
 @click.option("--train-size", default=FieldConfig.train_size, show_default=True, help="Training image size (px).")
 @click.option("--smoothness", default=FieldConfig.smoothness, show_default=True,
               help="Weight of the field's colour smoothness (total-variation) prior; 0: off.")
+@click.option("--appearance", default=FieldConfig.appearance, show_default=True, type=click.Choice(["none", "gain"]),
+              help="gain: the field learns a per-channel gain for each training view beside its colour, so "
+                   "views under different light (photographs) do not blur its colour; renders are neutral.")
 @click.option("--pose-steps", default=PoseConfig.steps, show_default=True, help="iNeRF steps per candidate.")
 @click.option("--candidates", default=PoseConfig.candidates, show_default=True, help="Retrieved poses refined.")
 @click.option("--pose-light", default=PoseConfig.light, show_default=True, type=click.Choice(["fixed", "gain"]),

@@ -27,10 +27,15 @@ class FieldConfig:
     hull_dilation: int = 2
     seed: int = 0
     smoothness: float = 1e-3
+    appearance: str = "none"
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-serialisable form."""
-        return asdict(self)
+        """JSON-serialisable form (``appearance`` only when set, so that fields and scores
+        recorded before it existed keep their keys)."""
+        values = asdict(self)
+        if values["appearance"] == "none":
+            del values["appearance"]
+        return values
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class AdConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
-        return asdict(self)
+        return asdict(self) | {"field": self.field.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "AdConfig":
@@ -111,6 +116,7 @@ SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "resolution": (int, 16, 512),
     "train_size": (int, 16, 1024),
     "smoothness": (float, 0.0, None),
+    "appearance": (("none", "gain"), None, None),
     "pose_steps": (int, 0, None),
     "candidates": (int, 1, None),
     "pose_light": (("fixed", "gain"), None, None),
@@ -132,7 +138,7 @@ def default_settings() -> dict[str, Any]:
     """Every setting at its default (what ``madgen ad train`` uses without options)."""
     field, pose, base = FieldConfig(), PoseConfig(), AdConfig("", "")
     return {"steps": field.steps, "resolution": field.resolution, "train_size": field.train_size,
-            "smoothness": field.smoothness, "pose_steps": pose.steps, "candidates": pose.candidates,
+            "smoothness": field.smoothness, "appearance": field.appearance, "pose_steps": pose.steps, "candidates": pose.candidates,
             "pose_light": pose.light,
             "backbone": base.backbone, "weights": base.weights, "baseline": base.baseline,
             "map_stages": base.map_stages, "map_sigma": base.map_sigma, "map_views": base.map_views,
@@ -202,7 +208,7 @@ def config_from_settings(data: str, category: str, settings: Mapping[str, Any]) 
     values = default_settings() | dict(settings)
     return AdConfig(data, category,
                     FieldConfig(values["resolution"], values["train_size"], values["steps"], seed=values["seed"],
-                                smoothness=values["smoothness"]),
+                                smoothness=values["smoothness"], appearance=values["appearance"]),
                     PoseConfig(candidates=values["candidates"], steps=values["pose_steps"], seed=values["seed"],
                                light=values["pose_light"]),
                     values["backbone"], values["weights"], values["baseline"], map_stages=values["map_stages"],

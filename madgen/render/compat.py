@@ -240,16 +240,32 @@ def set_tone_curve(scene: bpy.types.Scene) -> None:
 
 
 def set_white_balance(scene: bpy.types.Scene, temperature_k: float, tint: float) -> None:
-    """The view's white balance (Blender 4.3+; older versions render without it)."""
+    """The view's white balance (Blender 4.3+; older versions render without it, with a warning)."""
     view = scene.view_settings
     if hasattr(view, "use_white_balance"):
         view.use_white_balance = True
         view.white_balance_temperature = temperature_k
         view.white_balance_tint = tint
+    else:
+        _warn_once("white balance", "4.3")
 
 
 def set_light_temperature(light: bpy.types.Light, temperature_k: float) -> None:
-    """A light's colour temperature (Blender 4.5+; older versions keep the light white)."""
+    """A light's colour temperature (Blender 4.5+; older versions keep the light white, with a
+    warning)."""
     if hasattr(light, "use_temperature"):
         light.use_temperature = True
         light.temperature = temperature_k
+    else:
+        _warn_once("light colour temperature", "4.5")
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(setting: str, since: str) -> None:
+    """One warning per process for a look setting this Blender cannot apply."""
+    if setting not in _WARNED:
+        _WARNED.add(setting)
+        warnings.warn(f"Blender {bpy.app.version_string} has no {setting} (needs {since}); the looks' "
+                      f"{setting} settings are ignored", stacklevel=3)
