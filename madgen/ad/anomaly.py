@@ -68,7 +68,7 @@ def match_colour(reference: np.ndarray, opacity: np.ndarray, observed: np.ndarra
     ref = reference[inside].astype(np.float64)
     obs = observed[inside].astype(np.float64)
     matched = reference.astype(np.float64).copy()
-    weight = opacity[..., None].astype(np.float64)
+    weight = opacity.astype(np.float64)
     for channel in range(3):
         x, y = ref[:, channel], obs[:, channel]
         keep = np.ones(x.shape, bool)
@@ -85,7 +85,7 @@ def match_colour(reference: np.ndarray, opacity: np.ndarray, observed: np.ndarra
             scale = 1.4826 * np.median(np.abs(residual - np.median(residual))) + 1e-6
             keep = np.abs(residual) <= 2.5 * scale
         fitted = gain * matched[..., channel] + offset
-        matched[..., channel] += weight[..., 0] * (fitted - matched[..., channel])
+        matched[..., channel] += weight * (fitted - matched[..., channel])
     return np.clip(matched, 0.0, 1.0).astype(reference.dtype)
 
 

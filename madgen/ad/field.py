@@ -46,6 +46,13 @@ def carve_hull(masks: np.ndarray, poses: np.ndarray, camera_angle_x: float, low:
     return (outside <= tolerance).reshape(resolution, resolution, resolution)
 
 
+def scale_object(rgb: torch.Tensor, opacity: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+    """Rays' colours on white (R, 3) with their object part (what :meth:`VoxelField.composite`
+    adds over the white) scaled per channel by ``gain`` (3 or R x 3); the white stays white."""
+    background = (1 - opacity)[:, None]
+    return background + gain * (rgb - background)
+
+
 def dilate_2d(masks: np.ndarray, steps: int) -> np.ndarray:
     """Grow boolean masks by ``steps`` pixels (4-connected) over their last two axes."""
     grown = np.asarray(masks, dtype=bool).copy()

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .config import PoseConfig
-from .field import VoxelField, dilate_2d
+from .field import VoxelField, dilate_2d, scale_object
 from .rays import pixel_directions, se3_exp, world_rays
 
 
@@ -57,16 +57,15 @@ def gained(rgb: torch.Tensor, opacity: torch.Tensor, target: torch.Tensor, on_ob
     """Rays' colours on white (R, 3) with their object part scaled per channel by the gain that
     best maps it onto ``target`` over the rays ``on_object`` (R bool); the gain is a constant of
     the step (no gradient), 1 where no ray is on the object."""
-    background = (1 - opacity)[:, None]
-    part = rgb - background
     with torch.no_grad():
         if bool(on_object.any()):
-            own = part[on_object]
-            wanted = target[on_object] - background[on_object]
+            background = (1 - opacity[on_object])[:, None]
+            own = rgb[on_object] - background
+            wanted = target[on_object] - background
             gain = ((own * wanted).sum(0) / (own * own).sum(0).clamp_min(1e-6)).clamp(*GAIN_LIMITS)
         else:
             gain = torch.ones(3, device=rgb.device)
-    return background + gain * part
+    return scale_object(rgb, opacity, gain)
 
 
 def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle_x: float,

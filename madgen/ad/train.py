@@ -10,7 +10,7 @@ import torch
 
 from .config import FieldConfig
 from .data import TrainingViews
-from .field import PackedSamples, VoxelField, carve_hull, dilate, dilate_2d
+from .field import PackedSamples, VoxelField, carve_hull, dilate, dilate_2d, scale_object
 from .rays import pixel_directions
 
 #: Adam's learning rate of the per-view log gains (``appearance: gain``), under the field's
@@ -86,8 +86,7 @@ def fit_field(views: TrainingViews, config: FieldConfig,
         rgb, opacity = field.composite(origins[batch], directions[batch], ray_index, t)
         if log_gain is not None:
             centred = log_gain - log_gain.mean(dim=0, keepdim=True)
-            background = (1 - opacity)[:, None]
-            rgb = background + torch.exp(centred[view_of_ray[batch]]) * (rgb - background)
+            rgb = scale_object(rgb, opacity, torch.exp(centred[view_of_ray[batch]]))
         photometric = torch.mean((rgb - colours[batch]) ** 2)
         loss = photometric + config.smoothness * field.smoothness_loss() if config.smoothness > 0 else photometric
         optimiser.zero_grad(set_to_none=True)

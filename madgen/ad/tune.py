@@ -132,10 +132,13 @@ class Parts:
 
 
 def image_parts(extractor: FeatureExtractor, observed: np.ndarray, references: Sequence[np.ndarray],
-                stages: int, radii: Sequence[int], split: str, mask: np.ndarray) -> Parts:
-    """The parts of one image (see :class:`Parts`), each computed as ``anomaly_map`` does."""
+                stages: int, radii: Sequence[int], split: str, mask: np.ndarray,
+                observed_features: list[torch.Tensor] | None = None) -> Parts:
+    """The parts of one image (see :class:`Parts`), each computed as ``anomaly_map`` does
+    (``observed_features``: the image's ``stages`` features when already computed)."""
     image = _chw(observed).to(extractor.device)
-    observed_features = extractor(image[None], stages)
+    if observed_features is None:
+        observed_features = extractor(image[None], stages)
     rgb: dict[int, list[torch.Tensor]] = {r: [] for r in radii}
     per_stage: dict[int, list[list[torch.Tensor]]] = {r: [] for r in radii}
     for reference in references:
@@ -199,8 +202,10 @@ def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str,
     for item in items:
         _, observed, references, _, opacities = pose_and_references(field_, item.image, refs, config, most_views)
         mask = load_mask(item.mask, (MAP_SIZE, MAP_SIZE))
+        stages = max(grid["map_stages"])
+        features = extractor(_chw(observed).to(extractor.device)[None], stages)
         by_match = {match: image_parts(extractor, observed, matched_references(observed, references, opacities, match),
-                                       max(grid["map_stages"]), sorted(set(grid["map_radius"])), item.split, mask)
+                                       stages, sorted(set(grid["map_radius"])), item.split, mask, features)
                     for match in dict.fromkeys(grid["map_match"])}
         parts.append(MatchedParts(item.split, by_match, (observed * 255).astype(np.uint8), mask))
         if progress is not None:

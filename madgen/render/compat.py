@@ -260,12 +260,8 @@ def set_light_temperature(light: bpy.types.Light, temperature_k: float) -> None:
         _warn_once("light colour temperature", "4.5")
 
 
-_WARNED: set[str] = set()
-
-
 def _warn_once(setting: str, since: str) -> None:
-    """One warning per process for a look setting this Blender cannot apply."""
-    if setting not in _WARNED:
-        _WARNED.add(setting)
-        warnings.warn(f"Blender {bpy.app.version_string} has no {setting} (needs {since}); the looks' "
-                      f"{setting} settings are ignored", stacklevel=3)
+    """A warning for a look setting this Blender cannot apply (the warnings module's default
+    filter shows it once per call site, i.e. once per process)."""
+    warnings.warn(f"Blender {bpy.app.version_string} has no {setting} (needs {since}); the looks' "
+                  f"{setting} settings are ignored", stacklevel=3)
