@@ -435,6 +435,9 @@ def _threads() -> None:
               help="A MAD-Sim folder (or one category folder).")
 @click.option("--category", default="", help="The category folder (01Gorilla, Gorilla, ...).")
 @click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder.")
+@click.option("--test-data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Score the same category's test/ from this dataset instead (train on one, test on another: "
+                   "e.g. --data MAD-Sim --test-data MAD-Real). Its cameras must match the training views'.")
 @click.option("--steps", default=FieldConfig.steps, show_default=True, help="Field training steps.")
 @click.option("--resolution", default=FieldConfig.resolution, show_default=True, help="Voxels per side.")
 @click.option("--train-size", default=FieldConfig.train_size, show_default=True, help="Training image size (px).")
@@ -474,15 +477,18 @@ def _threads() -> None:
 @click.option("--force", is_flag=True, help="Retrain even when the run already has a field.")
 @click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 @click.pass_context
-def ad_train(ctx: click.Context, data: Path, category: str, run_dir: Path, settings_file: Path | None, force: bool,
-             device: str, **options: object) -> None:
+def ad_train(ctx: click.Context, data: Path, category: str, run_dir: Path, test_data: Path | None,
+             settings_file: Path | None, force: bool, device: str, **options: object) -> None:
     """Fit the radiance field to train/good with the poses in transforms.json."""
     _threads()
-    from .ad.run import category_folder
+    from .ad.run import category_folder, check_test_data
     from .ad.run import train as ad_train_run
 
     root, name = category_folder(data, category)
-    config = config_from_settings(str(root), name, _ad_settings(ctx, settings_file, options))
+    test_root = None
+    if test_data is not None:
+        test_root = str(check_test_data(root / name, test_data, name))
+    config = config_from_settings(str(root), name, _ad_settings(ctx, settings_file, options), test_root)
     progress = ProgressLine("train", unit="steps")
     stats = ad_train_run(run_dir, config, lambda step, total, loss, seconds: progress(step, total, seconds), force,
                          device)

@@ -115,3 +115,41 @@ def test_cli_errors(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "empty").mkdir()
     assert main(["ad", "score", "--run", str(tmp_path / "empty")]) == 2
     assert "run 'madgen ad train" in capsys.readouterr().err
+
+
+def test_test_data_scores_another_dataset(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--test-data: the field learns one dataset's training views, the test images come from another
+    (here a copy with one good test image fewer), and the copy's manifest is the one eval reads."""
+    other = tmp_path / "other"
+    shutil.copytree(dataset / "06Bird", other / "06Bird")
+    (other / "06Bird" / "test" / "good" / "2.png").unlink()
+    run = tmp_path / "cross"
+    config = AdConfig(str(dataset), "06Bird", TINY_FIELD, TINY_POSE, bank_size=256, test_data=str(other))
+    assert config.test_folder == other / "06Bird" and config.folder == dataset / "06Bird"
+    assert config.scoring_key() == AdConfig(str(dataset), "06Bird", TINY_FIELD, TINY_POSE, bank_size=256).scoring_key()
+    assert "test_data" not in AdConfig(str(dataset), "06Bird").to_dict()
+    assert AdConfig.from_dict(config.to_dict()) == config
+    train(run, config)
+    assert score(run)["scored"] == 5
+    document = evaluate(run)
+    assert document["test_images"] == 5 and document["test_data"] == str(other)
+    assert document["pose_error"]["median_rotation_deg"] >= 0
+
+    # through the CLI: the option is recorded in config.json; a test root without the category or
+    # with another camera is a one-line error, and nothing is written
+    cli_run = tmp_path / "cli"
+    args = ["ad", "train", "--data", str(dataset), "--category", "Bird", "--run", str(cli_run), "--steps", "5",
+            "--train-size", "32", "--resolution", "24"]
+    assert main(args + ["--test-data", str(tmp_path / "other")]) == 0
+    assert json.loads((cli_run / "config.json").read_text())["test_data"] == str(other.resolve())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(args + ["--run", str(tmp_path / "r2"), "--test-data", str(empty)]) == 2
+    assert "no 06Bird/test folder" in capsys.readouterr().err
+    transforms = other / "06Bird" / "transforms.json"
+    document = json.loads(transforms.read_text())
+    transforms.write_text(json.dumps(document | {"camera_angle_x": document["camera_angle_x"] * 1.1}))
+    assert main(args + ["--run", str(tmp_path / "r3"), "--test-data", str(other)]) == 2
+    error = capsys.readouterr().err
+    assert "camera_angle_x" in error and error.count("\n") == 1
+    assert not (tmp_path / "r2").exists() and not (tmp_path / "r3").exists()

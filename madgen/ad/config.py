@@ -74,10 +74,15 @@ class AdConfig:
     map_radius: int = 1
     map_rgb_weight: float = 30000.0
     map_match: str = "none"
+    test_data: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
-        return asdict(self) | {"field": self.field.to_dict()}
+        """JSON-serialisable form (``test_data`` only when set, so configs written before it
+        existed read back equal)."""
+        values = asdict(self) | {"field": self.field.to_dict()}
+        if values["test_data"] is None:
+            del values["test_data"]
+        return values
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "AdConfig":
@@ -92,9 +97,16 @@ class AdConfig:
         """The category folder."""
         return Path(self.data) / self.category
 
+    @property
+    def test_folder(self) -> Path:
+        """The category folder whose ``test/`` is scored: ``test_data``'s when set (train on one
+        dataset, test on another: e.g. standard renders against mad-real photographs), else
+        :attr:`folder`."""
+        return Path(self.test_data or self.data) / self.category
+
     def scoring_key(self) -> str:
         """A hash of everything that decides the scores (not the data folder's location)."""
-        parts = {k: v for k, v in self.to_dict().items() if k != "data"}
+        parts = {k: v for k, v in self.to_dict().items() if k not in ("data", "test_data")}
         if parts["map_match"] == "none":  # keys from before the setting existed stay valid
             del parts["map_match"]
         if parts["pose"].get("light") == "fixed":
@@ -203,8 +215,10 @@ def check_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
     return checked
 
 
-def config_from_settings(data: str, category: str, settings: Mapping[str, Any]) -> AdConfig:
-    """The run config of a category from settings (missing ones at their defaults)."""
+def config_from_settings(data: str, category: str, settings: Mapping[str, Any],
+                         test_data: str | None = None) -> AdConfig:
+    """The run config of a category from settings (missing ones at their defaults); its test
+    images from ``test_data`` when given."""
     values = default_settings() | dict(settings)
     return AdConfig(data, category,
                     FieldConfig(values["resolution"], values["train_size"], values["steps"], seed=values["seed"],
@@ -213,7 +227,7 @@ def config_from_settings(data: str, category: str, settings: Mapping[str, Any]) 
                                light=values["pose_light"]),
                     values["backbone"], values["weights"], values["baseline"], map_stages=values["map_stages"],
                     map_sigma=values["map_sigma"], map_views=values["map_views"], map_radius=values["map_radius"],
-                    map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"])
+                    map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"], test_data=test_data)
 
 
 def read_settings(path: Path) -> dict[str, Any]:

@@ -77,6 +77,32 @@ def category_folder(data: Path, category: str) -> tuple[Path, str]:
                       f"{', '.join(sorted(p.name for p in data.iterdir() if p.is_dir())) or 'none'})")
 
 
+def _camera_angle(path: Path) -> float | None:
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8"))["camera_angle_x"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MadgenError(f"{path}: cannot read camera_angle_x ({exc})") from None
+
+
+def check_test_data(category: Path, test_data: Path, name: str) -> Path:
+    """The dataset root whose ``name`` category's ``test/`` is scored instead of ``category``'s
+    (``--test-data``): it must hold that category with a ``test/`` folder, and where it has its
+    own ``transforms.json`` the camera (``camera_angle_x``) must be the training views' one, since
+    a test pose is estimated with the training camera."""
+    root = Path(test_data).expanduser().resolve()
+    folder = root / name
+    if not (folder / "test").is_dir():
+        raise MadgenError(f"--test-data {root}: no {name}/test folder")
+    train_angle = _camera_angle(Path(category) / "transforms.json")
+    test_angle = _camera_angle(folder / "transforms.json")
+    if train_angle is not None and test_angle is not None and abs(train_angle - test_angle) > 1e-6:
+        raise MadgenError(f"--test-data {folder / 'transforms.json'}: camera_angle_x {test_angle:.6f} differs "
+                          f"from the training views' {train_angle:.6f} ({Path(category) / 'transforms.json'})")
+    return root
+
+
 def _read_config(run: Path) -> AdConfig:
     path = Path(run) / "config.json"
     try:
@@ -255,7 +281,7 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
     where = resolve_device(device)
     config = _read_config(run)
     field_ = load_field(run / "field.pt", where)
-    items = test_items(config.folder)
+    items = test_items(config.test_folder)
     setting = f"{config.scoring_key()}:v{SCORING_VERSION}:{file_sha256(run / 'field.pt')[:16]}"
     keys = {item.key: f"{setting}:{file_sha256(item.image)[:16]}" for item in items}
     todo = []
@@ -333,7 +359,7 @@ def _write_heat_maps(run: Path, items: list[TestItem]) -> None:
 
 
 def _pose_errors(config: AdConfig, items: list[TestItem], scores: list[dict[str, np.ndarray]]) -> dict[str, Any] | None:
-    files = read_manifest_records(config.folder).records
+    files = read_manifest_records(config.test_folder).records
     if files is None:
         return None
     rotations, translations, per_image = [], [], {}
@@ -344,7 +370,7 @@ def _pose_errors(config: AdConfig, items: list[TestItem], scores: list[dict[str,
         try:
             truth = np.asarray(record["pose"]["matrix"], dtype=np.float64).reshape(4, 4)
         except (KeyError, TypeError, ValueError):
-            raise MadgenError(f"{config.folder / 'manifest.json'}: test/{item.split}/{item.index}.png: "
+            raise MadgenError(f"{config.test_folder / 'manifest.json'}: test/{item.split}/{item.index}.png: "
                               "key 'pose.matrix': expected a 4x4 matrix") from None
         rotation, translation = rotation_error_deg(saved["pose"], truth), translation_error(saved["pose"], truth)
         rotations.append(rotation)
@@ -393,19 +419,19 @@ def evaluate(run: Path) -> dict[str, Any]:
     """Compute the metrics of a scored run and write metrics.json, metrics.csv and metrics.md."""
     run = Path(run)
     config = _read_config(run)
-    items = test_items(config.folder)
+    items = test_items(config.test_folder)
     scores = _load_scores(run, items)
-    images = [_box_image(config.folder, item) for item in items]
+    images = [_box_image(config.test_folder, item) for item in items]
     masks = [load_mask(item.mask, (MAP_SIZE, MAP_SIZE)) for item in items]
     if not any(mask.any() for mask in masks):
-        raise MadgenError(f"{config.folder}: no anomalous pixels in the test set; cannot evaluate")
+        raise MadgenError(f"{config.test_folder}: no anomalous pixels in the test set; cannot evaluate")
     extractor = FeatureExtractor(config.backbone, config.weights)
     method_maps = {"OmniposeAD": [s["map"] for s in scores]}
     if all("baseline" in s for s in scores):
         method_maps["PatchCore (pose-unaware)"] = [s["baseline"] for s in scores]
     methods = {name: _method_metrics(items, maps, images, masks) for name, maps in method_maps.items()}
     attributes, note = image_attributes(
-        config.folder, [f"test/{item.split}/{item.index}.png" if item.anomalous else None for item in items])
+        config.test_folder, [f"test/{item.split}/{item.index}.png" if item.anomalous else None for item in items])
     by_attribute = attribute_slices([item.split for item in items],
                                     {name: _image_scores(maps) for name, maps in method_maps.items()},
                                     attributes, note)
@@ -414,7 +440,8 @@ def evaluate(run: Path) -> dict[str, Any]:
     stats_path = run / "train.json"
     train_stats = json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.is_file() else {}
     document = {
-        "category": config.category, "data": config.data, "test_images": len(items),
+        "category": config.category, "data": config.data, "test_data": config.test_data or config.data,
+        "test_images": len(items),
         "anomalous_images": int(sum(item.anomalous for item in items)),
         "backbone": asdict(extractor.info), "methods": methods,
         "image_auroc_by_attribute": by_attribute,
