@@ -18,8 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from madgen.build.config import resolve_config
-from madgen.build.run import build_dataset
+from madgen.pipeline.config import resolve_config
+from madgen.pipeline.run import build_dataset
 
 
 def _hashes(folder: Path) -> dict[str, str]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from madgen.categories import load_scene
 from madgen.dataset.images import composite_on_white
-from madgen.defect_views import render_defect
+from madgen.usecases.defect_views import render_defect
 from madgen.defects import BUILTIN_TYPES, load_registry
 from madgen.defects.fidelity import mask_iou
 from madgen.errors import MadgenError

@@ -32,7 +32,7 @@ import json, sys
 from madgen.categories import load_scene, resolve_category
 from madgen.ldraw import load_assembly
 from madgen.profiles import load_profile
-from madgen.render_views import render_training_views
+from madgen.usecases.render_views import render_training_views
 category, views, profile, out = sys.argv[1:5]
 name = resolve_category(category)
 report = render_training_views(load_assembly(load_scene(name).model), name, out, load_profile(profile), views=views)

@@ -17,21 +17,21 @@ import click
 from . import __version__
 from .ad.config import (BACKBONES, AdConfig, FieldConfig, PoseConfig, check_setting, config_from_settings,
                         read_settings)
-from .build.config import resolve_config
-from .build.run import build_dataset
-from .build.summary import build_summary
+from .pipeline.config import resolve_config
+from .pipeline.run import build_dataset
+from .pipeline.summary import build_summary
 from .categories import CATEGORIES, load_category_assembly, load_scene, resolve_category
 from .console import ProgressLine, format_table
 from .dataset.contact_sheet import category_sheet
 from .dataset.images import write_png_atomic
 from .dataset.manifest import verify as verify_dataset
 from .dataset.validate import validate as validate_dataset
-from .defect_preview import preview_defect
+from .usecases.defect_preview import preview_defect
 from .defects import load_registry
 from .errors import MadgenError
 from .ldraw import RESOLUTIONS, Assembly, Library, load_assembly, points_to_blender
 from .profiles import builtin_profiles, load_profile, parse_overrides
-from .render_views import load_model, render_training_views
+from .usecases.render_views import load_model, render_training_views
 from .stats import category_image_folder, folder_texture_complexity, shape_complexity
 
 _LDRAW_DIR_HELP = "LDraw library root searched first (then LDRAWDIR, then the embedded ldraw_parts/)."
@@ -202,7 +202,7 @@ def fidelity(folder: Path, iou_per_type: int, as_json: bool, check: bool, ldraw_
 
     ious = None
     if iou_per_type:
-        from .defect_views import twin_mask_ious
+        from .usecases.defect_views import twin_mask_ious
 
         ious = {}
         library = _library(ldraw_dir) if ldraw_dir else None

@@ -25,8 +25,8 @@ from madgen.ad.data import test_items as listed_test_items  # noqa: E402  (not a
 from madgen.ad.field import carve_hull  # noqa: E402
 from madgen.ad.foreground import mask_iou, segment  # noqa: E402
 from madgen.ad.run import evaluate, load_field, render_with_opacity, score, train  # noqa: E402
-from madgen.build.config import resolve_config  # noqa: E402
-from madgen.build.run import build_dataset  # noqa: E402
+from madgen.pipeline.config import resolve_config  # noqa: E402
+from madgen.pipeline.run import build_dataset  # noqa: E402
 
 SIZE = 64
 FIELD = FieldConfig(resolution=48, train_size=SIZE, steps=150, batch_rays=2048)

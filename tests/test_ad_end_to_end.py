@@ -16,8 +16,8 @@ pytest.importorskip("efficientnet_lite_pytorch")
 from madgen.ad.config import AdConfig, FieldConfig, PoseConfig  # noqa: E402
 from madgen.ad.device import describe, resolve_device  # noqa: E402
 from madgen.ad.run import evaluate, score, train  # noqa: E402
-from madgen.build.config import resolve_config  # noqa: E402
-from madgen.build.run import build_dataset  # noqa: E402
+from madgen.pipeline.config import resolve_config  # noqa: E402
+from madgen.pipeline.run import build_dataset  # noqa: E402
 from madgen.cli import main  # noqa: E402
 
 TINY_FIELD = FieldConfig(resolution=40, train_size=64, steps=60, batch_rays=2048)

@@ -43,8 +43,8 @@ sys.addaudithook(_audit)
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("bpy", reason="the bpy wheel is not installed")
-    from madgen.build.config import resolve_config
-    from madgen.build.run import build_dataset
+    from madgen.pipeline.config import resolve_config
+    from madgen.pipeline.run import build_dataset
 
     out = tmp_path_factory.mktemp("tuneci")
     report = build_dataset(resolve_config(options={

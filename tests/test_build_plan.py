@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from madgen.build.config import BuildConfig, Shard, resolve_config
-from madgen.build.plan import TEST_GOOD, TRAIN, plan_category, shard_units, work_units
+from madgen.pipeline.config import BuildConfig, Shard, resolve_config
+from madgen.pipeline.plan import TEST_GOOD, TRAIN, plan_category, shard_units, work_units
 from madgen.errors import MadgenError
 from madgen.rig import RigConfig
 
@@ -104,7 +104,7 @@ def test_job_key_follows_fingerprint_and_job() -> None:
 def test_units_round_trip_through_json() -> None:
     import json
 
-    from madgen.build.plan import WorkUnit
+    from madgen.pipeline.plan import WorkUnit
 
     unit = work_units([plan_category("06Bird", 0, RigConfig(), "0:3", 2, ["Burrs"], 2)], 8)[-1]
     assert WorkUnit.from_dict(json.loads(json.dumps(unit.to_dict()))) == unit

@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("bpy", reason="the bpy wheel is not installed")
 
-from madgen.build.config import resolve_config  # noqa: E402
-from madgen.build.run import build_dataset  # noqa: E402
+from madgen.pipeline.config import resolve_config  # noqa: E402
+from madgen.pipeline.run import build_dataset  # noqa: E402
 from madgen.cli import main  # noqa: E402
 from madgen.dataset.manifest import verify  # noqa: E402
 from madgen.dataset.validate import validate  # noqa: E402

@@ -10,7 +10,7 @@ pytest.importorskip("bpy", reason="the bpy wheel is not installed")
 from madgen.categories import load_scene  # noqa: E402
 from madgen.cli import main  # noqa: E402
 from madgen.dataset.images import composite_on_white  # noqa: E402
-from madgen.defect_views import render_defect  # noqa: E402
+from madgen.usecases.defect_views import render_defect  # noqa: E402
 from madgen.defects import load_registry  # noqa: E402
 from madgen.defects.coverage import coverage_mask  # noqa: E402
 from madgen.ldraw import Library, load_assembly  # noqa: E402

@@ -11,8 +11,8 @@ from PIL import Image
 
 pytest.importorskip("bpy", reason="the bpy wheel is not installed")
 
-from madgen.build.config import resolve_config  # noqa: E402
-from madgen.build.run import build_dataset  # noqa: E402
+from madgen.pipeline.config import resolve_config  # noqa: E402
+from madgen.pipeline.run import build_dataset  # noqa: E402
 from madgen.dataset.fidelity import dataset_report  # noqa: E402
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from madgen.build.plan import TRAIN, plan_category
+from madgen.pipeline.plan import TRAIN, plan_category
 from madgen.errors import MadgenError
 from madgen.profiles import load_profile
 from madgen.profiles.realism import Realism
@@ -153,8 +153,8 @@ def _hashes(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def real_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("bpy", reason="the bpy wheel is not installed")
-    from madgen.build.config import resolve_config
-    from madgen.build.run import build_dataset
+    from madgen.pipeline.config import resolve_config
+    from madgen.pipeline.run import build_dataset
 
     out = tmp_path_factory.mktemp("mad-real")
     report = build_dataset(resolve_config(options={**OPTIONS, "out": str(out)}))
@@ -163,8 +163,8 @@ def real_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_mad_real_build_is_valid_and_byte_identical(real_build: Path, tmp_path: Path) -> None:
-    from madgen.build.config import resolve_config
-    from madgen.build.run import build_dataset
+    from madgen.pipeline.config import resolve_config
+    from madgen.pipeline.run import build_dataset
     from madgen.dataset.manifest import read_manifest, verify
     from madgen.dataset.validate import validate
 

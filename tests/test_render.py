@@ -18,7 +18,7 @@ from madgen.dataset.images import composite_on_white, png_bytes  # noqa: E402
 from madgen.ldraw import Library, load_assembly, points_to_blender  # noqa: E402
 from madgen.profiles import load_profile  # noqa: E402
 from madgen.render import RenderSession  # noqa: E402
-from madgen.render_views import render_training_views  # noqa: E402
+from madgen.usecases.render_views import render_training_views  # noqa: E402
 from madgen.rig import DEFAULT_CAMERA_ANGLE_X, Normalisation, focal_length, training_poses  # noqa: E402
 
 from .conftest import REPO  # noqa: E402

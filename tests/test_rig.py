@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from madgen.errors import MadgenError
-from madgen.render_views import parse_views
+from madgen.usecases.render_views import parse_views
 from madgen.rig import (
     DEFAULT_CAMERA_ANGLE_X,
     CameraPose,

@@ -20,7 +20,7 @@ import numpy as np
 from madgen.categories import load_scene, resolve_category
 from madgen.dataset.contact_sheet import grid
 from madgen.dataset.images import composite_on_white, write_png_atomic
-from madgen.defect_views import render_defect
+from madgen.usecases.defect_views import render_defect
 from madgen.defects.registry import load_registry
 from madgen.ldraw import Library, load_assembly
 from madgen.profiles import load_profile

@@ -12,7 +12,7 @@ MAD-Sim images look"), per test image:
 Works on any folder in the MAD-Sim layout (madgen's or a download). With madgen's manifest the
 report also summarises the per-image defect attributes (colour contrast, outline contact), and a
 caller may add the mask-vs-changed-pixel IoU measured by re-rendering (see
-:func:`madgen.defect_views.twin_mask_ious`). Pure: numpy and Pillow only.
+:func:`madgen.usecases.defect_views.twin_mask_ious`). Pure: numpy and Pillow only.
 """
 
 from __future__ import annotations

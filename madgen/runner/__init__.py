@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
-from ..build.plan import WorkUnit
-from ..build.worker import UnitResult, WorkerSettings
+from ..pipeline.plan import WorkUnit
+from ..pipeline.worker import UnitResult, WorkerSettings
 
 #: A task: a unit and the indexes of its jobs still to do.
 Task = tuple[WorkUnit, list[int]]

@@ -13,7 +13,7 @@ from dataclasses import replace
 from multiprocessing import get_context
 from typing import Sequence
 
-from ..build.worker import WorkerSettings, run_unit
+from ..pipeline.worker import WorkerSettings, run_unit
 from ..errors import MadgenError
 from . import Failure, FailureCallback, ResultCallback, Task, cpu_count, default_workers
 

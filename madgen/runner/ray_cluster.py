@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Sequence
 
-from ..build.worker import WorkerSettings, run_unit
+from ..pipeline.worker import WorkerSettings, run_unit
 from ..errors import MadgenError
 from . import Failure, FailureCallback, ResultCallback, Task, cpu_count
 

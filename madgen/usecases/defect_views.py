@@ -23,20 +23,20 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .categories import Scene
-from .dataset.images import composite_on_white
-from .defects import DefectPlan, DefectType, MaskLayers, PlanContext
-from .defects.attributes import defect_attributes
-from .defects.coverage import coverage_mask
-from .defects.fidelity import mask_iou
-from .errors import MadgenError
-from .realism import finish_image
-from .ldraw import Assembly, Library, load_assembly
-from .ldraw.frames import model_points_m
-from .render import RenderSession
-from .render.defects import BlenderDefectScene
-from .render.session import IdLayers
-from .rig import CameraPose, Normalisation, RigConfig
+from ..categories import Scene
+from ..dataset.images import composite_on_white
+from ..defects import DefectPlan, DefectType, MaskLayers, PlanContext
+from ..defects.attributes import defect_attributes
+from ..defects.coverage import coverage_mask
+from ..defects.fidelity import mask_iou
+from ..errors import MadgenError
+from ..realism import finish_image
+from ..ldraw import Assembly, Library, load_assembly
+from ..ldraw.frames import model_points_m
+from ..render import RenderSession
+from ..render.defects import BlenderDefectScene
+from ..render.session import IdLayers
+from ..rig import CameraPose, Normalisation, RigConfig
 
 #: The most visible draws scored before the best of them is taken.
 CONTRAST_CANDIDATES = 6
@@ -205,10 +205,10 @@ def twin_mask_ious(folder: Path, per_type: int, library: Library | None = None,
     changes where a removed part's shadow or reflection was, which no mask covers. Needs the
     manifest and the model.
     """
-    from .categories import CATEGORIES, load_scene
-    from .dataset.digest import file_sha256
-    from .dataset.manifest import read_manifest
-    from .profiles import RenderProfile
+    from ..categories import CATEGORIES, load_scene
+    from ..dataset.digest import file_sha256
+    from ..dataset.manifest import read_manifest
+    from ..profiles import RenderProfile
 
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -259,7 +259,7 @@ def twin_mask_ious(folder: Path, per_type: int, library: Library | None = None,
                 # its mask rightly leaves out: only changes on the object (good or defective) count
                 import cv2
 
-                from .defects.coverage import object_silhouette
+                from ..defects.coverage import object_silhouette
 
                 good_ids, good_added, _ = session.render_id_layers(pose, scale=1).point_sampled()
                 region = object_silhouette(good_ids, good_added)

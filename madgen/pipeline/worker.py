@@ -129,7 +129,7 @@ def _blender_version() -> str:
 
 def run_unit(settings: WorkerSettings, unit: WorkUnit, pending: list[int] | None = None) -> UnitResult:
     """Render the jobs of ``unit`` (only indexes in ``pending`` when given) and record them."""
-    from ..defect_views import render_defect  # deferred: needs bpy
+    from ..usecases.defect_views import render_defect  # deferred: needs bpy
 
     started = time.perf_counter()
     out = Path(settings.out)

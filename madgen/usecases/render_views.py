@@ -13,17 +13,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import __version__
-from .categories import load_scene, resolve_category
-from .dataset.atomic import write_json_atomic
-from .dataset.images import composite_on_white, write_png_atomic
-from .dataset.transforms import TRAIN_FOLDER, write_transforms
-from .realism import finish_image, realistic_view
-from .errors import MadgenError
-from .ldraw import Assembly, Library, load_assembly
-from .profiles import RenderProfile
-from .rig import RigConfig, training_poses
-from .seeds import derive_seed
+from .. import __version__
+from ..categories import load_scene, resolve_category
+from ..dataset.atomic import write_json_atomic
+from ..dataset.images import composite_on_white, write_png_atomic
+from ..dataset.transforms import TRAIN_FOLDER, write_transforms
+from ..realism import finish_image, realistic_view
+from ..errors import MadgenError
+from ..ldraw import Assembly, Library, load_assembly
+from ..profiles import RenderProfile
+from ..rig import RigConfig, training_poses
+from ..seeds import derive_seed
 
 
 def parse_views(text: str | None, total: int) -> list[int]:
@@ -87,7 +87,7 @@ def render_training_views(
     batch_size: int = 8,
 ) -> RenderReport:
     """Render the selected training views of ``assembly`` into ``out`` (a category folder)."""
-    from .render import RenderSession  # the only bpy import, deferred until rendering
+    from ..render import RenderSession  # the only bpy import, deferred until rendering
 
     started = time.perf_counter()
     rig = rig or RigConfig()

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 
 from ..profiles.realism import Realism
 from ..realism import realistic_view, spread_views
-from ..render_views import parse_views
+from ..usecases.render_views import parse_views
 from ..rig import CameraPose, RigConfig, sample_test_poses, training_poses
 from ..seeds import derive_seed
 from .config import Shard
