@@ -8,6 +8,11 @@ and the median pose error. Targets: training at most 15 min per category and sco
 on standard-profile builds, above the pose-unaware baseline.
 
     python bench/ad.py --data MAD-Sim --categories Gorilla,Bird,Owl [--runs runs] [--backbone lite0] [--device auto]
+                       [--settings tuned.yaml] [--test-data MAD-Real]
+
+``--settings`` is a settings file as for ``madgen ad train`` (e.g. written by ``madgen ad tune`` on
+validation builds of other categories); ``--test-data`` scores another dataset's test images of
+the same categories (train on standard renders, test on mad-real photographs).
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from madgen.ad.config import AdConfig
-from madgen.ad.run import category_folder, evaluate, score, train
+from madgen.ad.config import config_from_settings, read_settings
+from madgen.ad.run import category_folder, check_test_data, evaluate, score, train
 from madgen.runner import cpu_count
 
 
@@ -30,13 +35,17 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs"))
     parser.add_argument("--backbone", default="lite0")
     parser.add_argument("--device", default="auto", help="auto (a CUDA GPU when there is one), cpu, cuda, cuda:N")
+    parser.add_argument("--settings", type=Path, help="a settings file (madgen ad train --settings)")
+    parser.add_argument("--test-data", type=Path, help="score this dataset's test images of the same categories")
     args = parser.parse_args()
+    settings = (read_settings(args.settings) if args.settings else {}) | {"backbone": args.backbone}
     torch.set_num_threads(cpu_count())
     rows, means, devices = [], {}, set()
     for category in args.categories.split(","):
         root, name = category_folder(args.data, category)
         run = args.runs / name
-        stats = train(run, AdConfig(str(root), name, backbone=args.backbone), device=args.device)
+        test_root = str(check_test_data(root / name, args.test_data, name)) if args.test_data else None
+        stats = train(run, config_from_settings(str(root), name, settings, test_root), device=args.device)
         score(run, device=args.device)
         document = evaluate(run)
         pose = document["pose_error"] or {}
