@@ -33,12 +33,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("MAD-Sim"))
     parser.add_argument("--categories", default="Gorilla")
     parser.add_argument("--runs", type=Path, default=Path("runs"))
-    parser.add_argument("--backbone", default="lite0")
+    parser.add_argument("--backbone", help="lite0 (default), b4 or none; wins over --settings")
     parser.add_argument("--device", default="auto", help="auto (a CUDA GPU when there is one), cpu, cuda, cuda:N")
     parser.add_argument("--settings", type=Path, help="a settings file (madgen ad train --settings)")
     parser.add_argument("--test-data", type=Path, help="score this dataset's test images of the same categories")
     args = parser.parse_args()
-    settings = (read_settings(args.settings) if args.settings else {}) | {"backbone": args.backbone}
+    settings = read_settings(args.settings) if args.settings else {}
+    if args.backbone:
+        settings["backbone"] = args.backbone
     torch.set_num_threads(cpu_count())
     rows, means, devices = [], {}, set()
     for category in args.categories.split(","):
