@@ -463,8 +463,9 @@ def _threads() -> None:
               help="Training views nearest the estimated pose used as references beside the field's render "
                    "(the seed: 0).")
 @click.option("--map-rgb-weight", default=AdConfig.map_rgb_weight, show_default=True,
-              help="Weight of the squared RGB difference beside the feature distance (the seed: 1; "
-                   "the default suits lite0's feature scale).")
+              help="Weight of the squared RGB difference beside the feature distance (the seed's 1, which "
+                   "'madgen ad tune' chose on validation builds; 30,000 weighs colour about as much as lite0's "
+                   "features).")
 @click.option("--map-match", default=AdConfig.map_match, show_default=True, type=click.Choice(["none", "gain"]),
               help="Give each reference's object the test image's exposure and white balance (gain: a "
                    "per-channel gain and offset, fitted robustly) before comparing; for photographs.")

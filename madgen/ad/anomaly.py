@@ -14,10 +14,10 @@ Departures, measured (README):
   too, and each pixel keeps its smallest distance over the references, each matched within a
   cell or so (``radius``). A defect is in none of them, while the render's softness and a view
   5-10 degrees off rarely coincide, so good images score lower and defects do not;
-- the RGB term is weighted (``rgb_weight``, 30,000 by default). lite0's summed squared feature
-  differences are about 10^5 times the RGB term's on the object, so at weight 1 a stain's colour
-  counted for nothing; with the extra references, colour no longer picks up the render's
-  softness and is worth weighing in;
+- the RGB term can be weighted (``rgb_weight``; 1 by default, as in the seed, which is what
+  ``madgen ad tune`` chose on validation builds of Bird and Gorilla against 30,000). lite0's
+  summed squared feature differences are about 10^5 times the RGB term's on the object, so at
+  weight 1 colour counts for little and at 30,000 about as much as the features;
 - optionally (``match="gain"``; off by default, chosen on validation builds for photographs),
   each reference's object is first given the test image's exposure and white balance: a
   per-channel gain and offset fitted, robustly, on the pixels that are object in the reference

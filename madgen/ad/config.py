@@ -72,7 +72,7 @@ class AdConfig:
     map_sigma: float = 2.0
     map_views: int = 2
     map_radius: int = 1
-    map_rgb_weight: float = 30000.0
+    map_rgb_weight: float = 1.0
     map_match: str = "none"
     test_data: str | None = None
 

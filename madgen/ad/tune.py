@@ -16,7 +16,8 @@ The grid (``DEFAULT_GRID``, or ``--grid FILE``) covers the settings that need ne
 nor new poses, the six by which madgen's map departs from the seed's: stages, blur, extra
 reference views, alignment radius, RGB weight and colour matching of the references. Its corners
 are the seed's map (5 stages, sigma 4, no extra views, radius 0, weight 1, no matching) and
-madgen's (3, 2, 2, 1, 30,000, gain); the defaults are madgen's without matching. Field and
+madgen's (3, 2, 2, 1, 30,000, gain); the defaults (3, 2, 2, 1, 1, none) are what this sweep chose
+on validation builds of Bird and Gorilla. Field and
 pose settings come from ``--settings`` (or the defaults) and are not swept: each value would cost
 a training or a re-estimation of every pose.
 
