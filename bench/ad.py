@@ -42,7 +42,7 @@ def main() -> None:
     if args.backbone:
         settings["backbone"] = args.backbone
     torch.set_num_threads(cpu_count())
-    rows, means, devices = [], {}, set()
+    rows, means, devices, phases = [], {}, set(), []
     for category in args.categories.split(","):
         root, name = category_folder(args.data, category)
         run = args.runs / name
@@ -51,6 +51,9 @@ def main() -> None:
         score(run, device=args.device)
         document = evaluate(run)
         pose = document["pose_error"] or {}
+        if document.get("score_seconds_by_phase"):
+            phases.append(f"{name}: " + ", ".join(f"{phase} {seconds:.2f}" for phase, seconds
+                                                  in document["score_seconds_by_phase"].items()))
         devices.add(f"train {document['train_device'] or 'unrecorded'}, score {', '.join(document['score_devices'])}")
         for method, values in document["methods"].items():
             rows.append((name, method, values, stats["seconds"], document["score_seconds_per_image"],
@@ -68,6 +71,8 @@ def main() -> None:
         print(f"| mean ({len(values)}) | {method} | {mean['image_auroc']:.3f} | {mean['pixel_auroc']:.3f} | "
               f"{mean['segmentation_pixel_auroc']:.3f} | {mean['aupro']:.3f} | | | |")
     print(f"\ndevices: {'; '.join(sorted(devices))}")
+    if phases:
+        print("scoring seconds per image by phase: " + "; ".join(phases))
 
 
 if __name__ == "__main__":

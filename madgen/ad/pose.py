@@ -81,6 +81,20 @@ def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle
     candidates = torch.from_numpy(np.flatnonzero(grown.reshape(-1)))
     if len(candidates) == 0:
         candidates = torch.arange(size * size)
+    # only the pose is optimised: no gradients of the field's grids (they cost most of a backward
+    # pass, and accumulating them across calls made refinement depend on what ran before)
+    wanted = [parameter.requires_grad for parameter in field.parameters()]
+    field.requires_grad_(False)
+    try:
+        return _refine(field, target, object_rays, candidates, size, start, camera_angle_x, config)
+    finally:
+        for parameter, flag in zip(field.parameters(), wanted):
+            parameter.requires_grad_(flag)
+
+
+def _refine(field: VoxelField, target: torch.Tensor, object_rays: torch.Tensor, candidates: torch.Tensor,
+            size: int, start: np.ndarray, camera_angle_x: float, config: PoseConfig) -> tuple[np.ndarray, float]:
+    device = field.low.device
     generator = torch.Generator().manual_seed(config.seed)
     start_t = torch.tensor(start, dtype=torch.float32, device=device)
     xi = torch.zeros(6, device=device, requires_grad=True)

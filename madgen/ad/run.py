@@ -129,6 +129,7 @@ def load_field(path: Path, device: torch.device | str = "cpu") -> VoxelField:
     field_ = VoxelField(saved["low"].numpy(), saved["high"].numpy(), saved["occupancy"].numpy())
     field_.load_state_dict(saved["state"])
     field_.eval()
+    field_.requires_grad_(False)  # a trained field is only read (pose refinement optimises the pose)
     return field_.to(device)
 
 
@@ -216,8 +217,22 @@ def _resize(array: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(array, np.float32), (size, size), interpolation=cv2.INTER_AREA)
 
 
+class Stopwatch:
+    """Seconds spent per phase of scoring (what ``score`` records per image, to profile it)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        """Charge the time since the previous lap (or the start) to ``phase``."""
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._last
+        self._last = now
+
+
 def pose_and_references(field_: VoxelField, image: Path, refs: References, config: AdConfig,
-                        view_count: int) -> tuple[PoseResult, np.ndarray, list[np.ndarray], np.ndarray,
+                        view_count: int, clock: Stopwatch | None = None) -> tuple[PoseResult, np.ndarray, list[np.ndarray], np.ndarray,
                                                   list[np.ndarray]]:
     """A test image's estimated pose, the image at 224 px, its references (the field's render at
     that pose, then the ``view_count`` training views nearest to it), those views' indexes and the
@@ -228,10 +243,12 @@ def pose_and_references(field_: VoxelField, image: Path, refs: References, confi
     around the field's render at the estimated pose, which is refined once more), the pose is
     estimated on the object laid on white, and every reference is laid over the test image's own
     background, so a background that differs from the training views' is never read as anomaly."""
+    clock = clock or Stopwatch()
     views = refs.views
     rule = views.background
     observed, alpha = load_rgb_alpha(image, MAP_SIZE)
     small, small_alpha = load_rgb_alpha(image, config.pose.size)
+    clock.lap("read")
     plain = alpha is not None or (rule is not None and rule.plain(observed))
     if plain:
         if small_alpha is not None:
@@ -250,7 +267,9 @@ def pose_and_references(field_: VoxelField, image: Path, refs: References, confi
         pose, loss = refine(field_, composite_on_white(small, coverage), estimate.pose, views.camera_angle_x,
                             config.pose, coverage >= 0.5)
         estimate = PoseResult(pose, loss, estimate.start_index)
+    clock.lap("pose")
     reference, opacity = render_with_opacity(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
+    clock.lap("render")
     neighbours = nearest_views(estimate.pose, views.poses, view_count)
     others = [refs.views_224.images[i] for i in neighbours] if refs.views_224 is not None else []
     opacities = [opacity] + ([refs.views_224.masks[i] for i in neighbours]  # type: ignore[index]
@@ -305,12 +324,14 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
             baseline = PatchCore(extractor, refs.views_224.as_on_disk, config.bank_size, seed=config.field.seed)
         for number, item in enumerate(todo):
             began = time.perf_counter()
+            clock = Stopwatch()
             estimate, observed, references, neighbours, opacities = pose_and_references(
-                field_, item.image, refs, config, config.map_views)
+                field_, item.image, refs, config, config.map_views, clock)
             references = matched_references(observed, references, opacities, config.map_match)
             reference = references[0]
             values = anomaly_map(extractor, observed, references, config.map_stages, config.map_sigma,
                                  config.map_radius, config.map_rgb_weight)
+            clock.lap("map")
             arrays: dict[str, Any] = {
                 "key": np.array(keys[item.key]), "map": values.astype(np.float32),
                 "pose": estimate.pose, "pose_loss": np.array(estimate.loss),
@@ -319,8 +340,10 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
             }
             if baseline is not None:
                 arrays["baseline"] = baseline.anomaly_map(observed).astype(np.float32)
+                clock.lap("baseline")
             elapsed = time.perf_counter() - began
             arrays["seconds"] = np.array(elapsed)
+            arrays["phases"] = np.array(json.dumps(clock.seconds, sort_keys=True))
             arrays["device"] = np.array(describe(where))
             write_bytes_atomic(_score_path(run, item), _npz_bytes(**arrays))
             seconds.append(elapsed)
@@ -437,6 +460,11 @@ def evaluate(run: Path) -> dict[str, Any]:
                                     attributes, note)
     seconds = [float(s["seconds"]) for s in scores if "seconds" in s]
     devices = sorted({str(s["device"]) for s in scores if "device" in s})
+    phases: dict[str, list[float]] = {}
+    for saved in scores:
+        if "phases" in saved:
+            for phase, value in json.loads(str(saved["phases"])).items():
+                phases.setdefault(phase, []).append(float(value))
     stats_path = run / "train.json"
     train_stats = json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.is_file() else {}
     document = {
@@ -448,6 +476,7 @@ def evaluate(run: Path) -> dict[str, Any]:
         "pose_error": _pose_errors(config, items, scores),
         "train_seconds": train_stats.get("seconds"), "train_device": train_stats.get("device"),
         "score_seconds_per_image": float(np.mean(seconds)) if seconds else None, "score_devices": devices,
+        "score_seconds_by_phase": {phase: float(np.mean(values)) for phase, values in sorted(phases.items())} or None,
         "config": config.to_dict(),
     }
     write_json_atomic(run / "metrics.json", document)
