@@ -52,6 +52,9 @@ def test_train_score_eval(dataset: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert document["train_device"] == describe(resolve_device("auto")) and document["score_devices"] == [
         document["train_device"]]
     assert document["pose_error"]["median_rotation_deg"] >= 0  # the manifest is read after scoring, only here
+    phases = document["score_seconds_by_phase"]  # where scoring's time goes, per image
+    assert set(phases) == {"read", "pose", "render", "map", "baseline"} and all(v >= 0 for v in phases.values())
+    assert sum(phases.values()) <= document["score_seconds_per_image"] + 1e-6
     sliced = document["image_auroc_by_attribute"]
     assert sliced["note"] is None and sliced["good_images"] == 3
     assert {s["attribute"] for s in sliced["slices"]} == {"all", "defect type", "mask area", "contrast", "outline"}

@@ -252,13 +252,15 @@ class VoxelField(torch.nn.Module):
         points = origins[ray_index] + directions[ray_index] * t[:, None]
         sigma, colour = self.query(points)
         log_clear = -sigma * self.step
-        inclusive = torch.cumsum(log_clear, dim=0)
-        exclusive = inclusive - log_clear
+        # one running sum over every ray's samples, in float64: in float32 a batch's sum reaches
+        # 10^4-10^5, where a ray's own partial sums (differences of two such) lose 2-3 digits
+        inclusive = torch.cumsum(log_clear.double(), dim=0)
+        exclusive = inclusive - log_clear.double()
         starts = torch.ones_like(ray_index, dtype=torch.bool)
         starts[1:] = ray_index[1:] != ray_index[:-1]
         first = torch.zeros(rays, dtype=torch.long, device=origins.device)
         first[ray_index[starts]] = torch.nonzero(starts, as_tuple=True)[0]
-        transmittance = torch.exp(exclusive - exclusive[first[ray_index]])
+        transmittance = torch.exp(exclusive - exclusive[first[ray_index]]).float()
         weights = transmittance * (1 - torch.exp(log_clear))
         rgb = torch.zeros(rays, 3, device=origins.device).index_add(0, ray_index, weights[:, None] * colour)
         opacity = torch.zeros(rays, device=origins.device).index_add(0, ray_index, weights)

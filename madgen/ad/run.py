@@ -53,8 +53,9 @@ Progress = Callable[[int, int, float], None]
 
 #: Bumped when the field's training changes in a way its settings do not show (a kept field
 #: trained by an older rule is trained again). 2: silhouettes from object_masks/, alpha or a
-#: background rule learned from the data instead of a fixed level.
-FIELD_VERSION = 2
+#: background rule learned from the data instead of a fixed level. 3: transmittance summed in
+#: float64 (the field is also stored as its support table, which changes no value).
+FIELD_VERSION = 3
 #: The same for scores (part of every score's key). 2: test images on a background that is not
 #: plain are segmented, and their references laid over their own background.
 SCORING_VERSION = 2
