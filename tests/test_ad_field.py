@@ -135,25 +135,6 @@ def test_refinement_is_repeatable_and_leaves_the_field_alone(trained) -> None:
     assert all(after is before for after, before in zip((p.grad for p in field.parameters()), grads))
 
 
-def test_candidates_refined_together_as_if_alone(trained) -> None:
-    """``refine_many`` renders all candidates in one pass per step; each still gets the pose
-    and loss of refining it alone (to float rounding)."""
-    from madgen.ad.pose import refine_many
-
-    views, field, _ = trained
-    truth = views.poses[9].astype(np.float64)
-    image = cast(truth)
-    foreground = (image < 0.99).any(axis=-1)
-    starts = [(se3_exp(torch.tensor(twist)) @ torch.tensor(truth, dtype=torch.float32)).numpy()
-              for twist in ([0.05, -0.04, 0.03, 0.06, -0.05, 0.04], [-0.03, 0.05, 0.02, -0.04, 0.03, 0.05])]
-    config = PoseConfig(steps=40, rays=512)
-    together = refine_many(field, image, starts, ANGLE, config, foreground)
-    for start, (pose, loss) in zip(starts, together):
-        alone_pose, alone_loss = refine(field, image, start, ANGLE, config, foreground)
-        assert np.allclose(pose, alone_pose, atol=1e-4) and loss == pytest.approx(alone_loss, rel=1e-3)
-    assert not np.allclose(together[0][0], together[1][0], atol=1e-3)  # two different refinements
-
-
 def test_refinement_under_another_light_fits_its_gain(trained) -> None:
     """Photographs under dimmer, warmer light: the object's colours scaled per channel. With
     ``light="gain"`` the refinement fits that gain each step and still finds the pose, better on

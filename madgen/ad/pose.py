@@ -73,14 +73,6 @@ def refine(field: VoxelField, image: np.ndarray, start: np.ndarray, camera_angle
     """iNeRF: optimise an SE(3) correction of ``start`` (4, 4) against ``image`` (S, S, 3, on
     white), drawing rays around its ``foreground`` (S, S bool), on the field's device (rays are
     drawn on the CPU, the same on any device)."""
-    return refine_many(field, image, [start], camera_angle_x, config, foreground)[0]
-
-
-def refine_many(field: VoxelField, image: np.ndarray, starts: list[np.ndarray], camera_angle_x: float,
-                config: PoseConfig, foreground: np.ndarray) -> list[tuple[np.ndarray, float]]:
-    """:func:`refine` from each of ``starts`` at once: every candidate has its own correction and
-    loss and draws the same rays, as if refined alone, but each step renders all candidates'
-    rays in one pass (a step's cost is mostly per-operation overhead on a few thousand rays)."""
     size = image.shape[0]
     device = field.low.device
     target = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).reshape(-1, 3).to(device)
@@ -89,49 +81,44 @@ def refine_many(field: VoxelField, image: np.ndarray, starts: list[np.ndarray], 
     candidates = torch.from_numpy(np.flatnonzero(grown.reshape(-1)))
     if len(candidates) == 0:
         candidates = torch.arange(size * size)
-    # only the poses are optimised: no gradients of the field's grids (they cost most of a
-    # backward pass, and accumulating them across calls made refinement depend on what ran before)
+    # only the pose is optimised: no gradients of the field's grids (they cost most of a backward
+    # pass, and accumulating them across calls made refinement depend on what ran before)
     wanted = [parameter.requires_grad for parameter in field.parameters()]
     field.requires_grad_(False)
     try:
-        return _refine(field, target, object_rays, candidates, size, starts, camera_angle_x, config)
+        return _refine(field, target, object_rays, candidates, size, start, camera_angle_x, config)
     finally:
         for parameter, flag in zip(field.parameters(), wanted):
             parameter.requires_grad_(flag)
 
 
 def _refine(field: VoxelField, target: torch.Tensor, object_rays: torch.Tensor, candidates: torch.Tensor,
-            size: int, starts: list[np.ndarray], camera_angle_x: float,
-            config: PoseConfig) -> list[tuple[np.ndarray, float]]:
+            size: int, start: np.ndarray, camera_angle_x: float, config: PoseConfig) -> tuple[np.ndarray, float]:
     device = field.low.device
     generator = torch.Generator().manual_seed(config.seed)
-    start_t = [torch.tensor(start, dtype=torch.float32, device=device) for start in starts]
-    count = len(starts)
-    xi = torch.zeros(count, 6, device=device, requires_grad=True)
+    start_t = torch.tensor(start, dtype=torch.float32, device=device)
+    xi = torch.zeros(6, device=device, requires_grad=True)
     optimiser = torch.optim.Adam([xi], lr=config.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda k: 0.8 ** (k / 100))
-    losses = [float("nan")] * count
+    loss_value = float("nan")
     for _ in range(config.steps):
         pick = candidates[torch.randint(0, len(candidates), (min(config.rays, len(candidates)),),
                                         generator=generator)].to(device)
         pixels = torch.stack([pick % size, pick // size], dim=1).float()
-        directions = pixel_directions(size, camera_angle_x, pixels)
-        rays = [world_rays(se3_exp(xi[k]) @ start_t[k], directions) for k in range(count)]
-        rgb, opacity = field.render(torch.cat([r[0] for r in rays]), torch.cat([r[1] for r in rays]))
-        rgb, opacity = rgb.reshape(count, len(pick), 3), opacity.reshape(count, len(pick))
-        wanted = target[pick]
+        pose = se3_exp(xi) @ start_t
+        origins, directions = world_rays(pose, pixel_directions(size, camera_angle_x, pixels))
+        rgb, opacity = field.render(origins, directions)
         if config.light == "gain":
-            on_object = object_rays[pick].to(device)
-            rgb = torch.stack([gained(rgb[k], opacity[k], wanted, on_object) for k in range(count)])
-        loss = torch.mean((rgb - wanted[None]) ** 2, dim=(1, 2))
+            rgb = gained(rgb, opacity, target[pick], object_rays[pick].to(device))
+        loss = torch.mean((rgb - target[pick]) ** 2)
         optimiser.zero_grad(set_to_none=True)
-        loss.sum().backward()  # candidates do not interact: each xi gets its own loss's gradient
+        loss.backward()
         optimiser.step()
         schedule.step()
-        losses = [float(value) for value in loss.detach()]
+        loss_value = float(loss.detach())
     with torch.no_grad():
-        finals = [(se3_exp(xi[k]) @ start_t[k]).cpu().numpy().astype(np.float64) for k in range(count)]
-    return list(zip(finals, losses))
+        final = (se3_exp(xi) @ start_t).cpu().numpy().astype(np.float64)
+    return final, loss_value
 
 
 def estimate_pose(field: VoxelField, image: np.ndarray, foreground: np.ndarray, train_thumbs: np.ndarray,
@@ -141,11 +128,9 @@ def estimate_pose(field: VoxelField, image: np.ndarray, foreground: np.ndarray, 
     coverage at ``config.size``; the training views' thumbnails and silhouette thumbnails)."""
     test_thumb = thumbnails(image[None], config.thumbnail)[0]
     test_shape = thumbnails(np.asarray(foreground, np.float32)[None], config.thumbnail)[0]
-    indexes = retrieve(test_thumb, test_shape, train_thumbs, train_shapes, config.candidates)
-    refined = refine_many(field, image, [train_poses[i] for i in indexes], camera_angle_x, config,
-                          np.asarray(foreground) >= 0.5)
     best: PoseResult | None = None
-    for index, (pose, loss) in zip(indexes, refined):
+    for index in retrieve(test_thumb, test_shape, train_thumbs, train_shapes, config.candidates):
+        pose, loss = refine(field, image, train_poses[index], camera_angle_x, config, np.asarray(foreground) >= 0.5)
         if best is None or loss < best.loss:
             best = PoseResult(pose, loss, int(index))
     assert best is not None
