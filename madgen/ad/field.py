@@ -17,7 +17,7 @@ grids held there, untouched, before.
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -114,6 +114,8 @@ class VoxelField(torch.nn.Module):
         #: per voxel [x, y, z], its row in ``values`` (the empty row past the end outside the support)
         self.register_buffer("slots", slots.reshape(-1), persistent=False)
         self.register_buffer("empty", torch.tensor([EMPTY]), persistent=False)
+        #: the flat index of each of a cell's eight corners from its first
+        self.register_buffer("corner_offsets", self._flat(*torch.tensor(CORNERS).T), persistent=False)
         values = torch.zeros(int(support.sum()), 4)
         values[:, 0] = torch.where(self.occupancy[support], 0.0, EMPTY[0])
         self.values = torch.nn.Parameter(values)
@@ -128,9 +130,13 @@ class VoxelField(torch.nn.Module):
             state_dict["values"] = dense.permute(3, 2, 1, 0)[support_of(occupancy)].contiguous()
         return super().load_state_dict(state_dict, strict, assign)
 
+    def _flat(self, x: Any, y: Any, z: Any) -> Any:
+        """The flat index of voxel [x, y, z] (ints or integer tensors) in the grid's x-major order."""
+        return (x * self.resolution + y) * self.resolution + z
+
     def voxel(self, x: int, y: int, z: int) -> int | None:
         """The row in ``values`` of voxel [x, y, z], or None outside the support."""
-        row = int(self.slots[(x * self.resolution + y) * self.resolution + z])
+        row = int(self.slots[self._flat(x, y, z)])
         return row if row < len(self.values) else None
 
     def _neighbour_pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -176,10 +182,7 @@ class VoxelField(torch.nn.Module):
         base = position.detach().floor().clamp(max=last - 1)
         fraction = position - base
         cell = base.long()
-        corner = (cell[:, 0] * self.resolution + cell[:, 1]) * self.resolution + cell[:, 2]
-        offsets = torch.tensor([(dx * self.resolution + dy) * self.resolution + dz for dx, dy, dz in CORNERS],
-                               device=points.device)
-        rows = self.slots[corner[:, None] + offsets]  # (P, 8)
+        rows = self.slots[self._flat(cell[:, 0], cell[:, 1], cell[:, 2])[:, None] + self.corner_offsets]  # (P, 8)
         x, y, z = (torch.stack([1 - fraction[:, axis], fraction[:, axis]], dim=1) for axis in range(3))
         weights = (x[:, :, None, None] * y[:, None, :, None] * z[:, None, None, :]).reshape(-1, 8)
         table = torch.cat([self.values, self.empty])
@@ -191,8 +194,7 @@ class VoxelField(torch.nn.Module):
         cells = ((points - self.low) / (self.high - self.low) * (self.resolution - 1)).round().long()
         inside = ((cells >= 0) & (cells < self.resolution)).all(dim=-1)
         cells = cells.clamp(0, self.resolution - 1)
-        flat = (cells[..., 0] * self.resolution + cells[..., 1]) * self.resolution + cells[..., 2]
-        return inside & self.occupancy.reshape(-1)[flat]
+        return inside & self.occupancy.reshape(-1)[self._flat(cells[..., 0], cells[..., 1], cells[..., 2])]
 
     def _occupied_box(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The world box (low, high) that holds every point whose nearest voxel is occupied (the
