@@ -448,6 +448,9 @@ def _threads() -> None:
                    "views under different light (photographs) do not blur its colour; renders are neutral.")
 @click.option("--pose-steps", default=PoseConfig.steps, show_default=True, help="iNeRF steps per candidate.")
 @click.option("--candidates", default=PoseConfig.candidates, show_default=True, help="Retrieved poses refined.")
+@click.option("--pose-rays", default=PoseConfig.rays, show_default=True, help="Rays per iNeRF step.")
+@click.option("--pose-lr", default=PoseConfig.lr, show_default=True,
+              help="iNeRF's learning rate (Adam, on the pose correction's 6 numbers).")
 @click.option("--pose-light", default=PoseConfig.light, show_default=True, type=click.Choice(["fixed", "gain"]),
               help="gain: pose refinement fits the test image's exposure and white balance (a per-channel "
                    "gain on the object) at every step, for photographs under changing light.")
@@ -523,25 +526,45 @@ def _ad_settings(ctx: click.Context, settings_file: Path | None, options: dict[s
               help="Base settings (field, pose, backbone...; as for 'madgen ad train --settings').")
 @click.option("--grid", "grid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML mapping of map_stages, map_sigma, map_views, map_radius, map_rgb_weight, map_match to "
-                   "lists of values (default: two values each, the seed's and madgen's: 64 points).")
+                   "lists of values (default: two values each, the seed's and madgen's: 64 points); it may also "
+                   "list candidates, pose_steps, pose_rays and pose_lr (each pose point estimates every "
+                   "validation pose again).")
+@click.option("--tolerance", default=0.01, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="With several pose points: the cheapest whose best validation image AUROC is within this "
+                   "of the best is chosen.")
+@click.option("--max-pose-error", default=2.0, show_default=True, type=click.FloatRange(0.0, 180.0),
+              help="With several pose points: the chosen one's median validation pose error (degrees) is at "
+                   "most this (where the manifest has the true poses).")
 @click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 def ad_tune(data: Path, categories: tuple[str, ...], run_dir: Path, out: Path, settings_file: Path | None,
-            grid_file: Path | None, device: str) -> None:
-    """Choose the anomaly map's settings on validation sets (val/) only; write them as a settings file."""
+            grid_file: Path | None, tolerance: float, max_pose_error: float, device: str) -> None:
+    """Choose the anomaly map's (and optionally the pose's) settings on validation sets (val/) only; write
+    them as a settings file."""
     _threads()
-    from .ad.tune import GRID_KEYS, read_grid
+    from .ad.tune import read_grid
     from .ad.tune import tune as ad_tune_run
 
     names = [name.strip() for value in categories for name in value.split(",") if name.strip()]
     base = read_settings(settings_file) if settings_file is not None else {}
     progress = ProgressLine("tune")
-    document = ad_tune_run(data, names, run_dir, out, base, read_grid(grid_file), device, progress)
+    document = ad_tune_run(data, names, run_dir, out, base, read_grid(grid_file), device, progress, tolerance,
+                           max_pose_error)
     progress.finish()
-    rows = [(rank + 1, *(result["settings"][key] for key in GRID_KEYS),
-             *(f"{result[m]:.3f}" for m in ("image_auroc", "pixel_auroc")))
-            for rank, result in enumerate(document["results"][:5])]
-    click.echo(format_table(("rank", *(k.replace("map_", "") for k in GRID_KEYS), "image AUROC", "pixel AUROC"),
-                            rows))
+    results = document["results"]
+    keys = [key for key in results[0]["settings"] if len({str(r["settings"][key]) for r in results}) > 1] \
+        or list(results[0]["settings"])
+    posed = any(key in results[0]["settings"] for key in ("candidates", "pose_steps", "pose_rays", "pose_lr"))
+
+    def pose_cells(result: dict[str, object]) -> tuple[str, ...]:
+        pose = result["pose"]
+        error = pose["median_rotation_deg"]
+        return (f"{pose['pose_seconds_per_image']:.2f}", "-" if error is None else f"{error:.2f}")
+
+    rows = [(rank + 1, *(result["settings"][key] for key in keys),
+             *(f"{result[m]:.3f}" for m in ("image_auroc", "pixel_auroc")), *(pose_cells(result) if posed else ()))
+            for rank, result in enumerate(results[:8])]
+    click.echo(format_table(("rank", *(k.replace("map_", "") for k in keys), "image AUROC", "pixel AUROC",
+                             *(("pose s/img", "pose err deg") if posed else ())), rows))
     click.echo(f"chose {', '.join(f'{k}={v}' for k, v in document['chosen']['settings'].items())} "
                f"on the val/ sets of {', '.join(document['categories'])}; wrote {out} and {run_dir / 'tune.json'}")
 

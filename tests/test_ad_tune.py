@@ -19,7 +19,7 @@ pytest.importorskip("efficientnet_lite_pytorch")
 from madgen.ad.anomaly import anomaly_map  # noqa: E402
 from madgen.ad.config import read_settings  # noqa: E402
 from madgen.ad.features import FeatureExtractor  # noqa: E402
-from madgen.ad.tune import DEFAULT_GRID, combine, grid_points, image_parts, read_grid, tune  # noqa: E402
+from madgen.ad.tune import DEFAULT_GRID, choose, combine, grid_points, image_parts, read_grid, tune  # noqa: E402
 from madgen.cli import main  # noqa: E402
 from madgen.errors import MadgenError  # noqa: E402
 
@@ -93,8 +93,14 @@ def test_tune_needs_no_test_set_and_gives_the_same_choice(dataset: Path, tuned: 
     shutil.rmtree(tmp_path / "data" / "06Bird" / "test")
     shutil.rmtree(tmp_path / "data" / "06Bird" / "ground_truth")
     again = tune(tmp_path / "data", ["06Bird"], where / "run", tmp_path / "chosen.json", BASE, GRID, "cpu")
-    assert again["results"] == document["results"]  # the field was kept: same training files
+    assert _untimed(again["results"]) == _untimed(document["results"])  # the field was kept: same training files
     assert read_settings(tmp_path / "chosen.json") == read_settings(where / "chosen.yaml")
+
+
+def _untimed(results: list[dict]) -> list[dict]:
+    """Results without the seconds the poses took (the one thing that differs between runs)."""
+    return [r | {"pose": {k: v for k, v in r["pose"].items() if k not in ("pose_seconds_per_image", "per_category")}}
+            for r in results]
 
 
 def test_a_validation_set_that_leads_into_test_is_refused(dataset: Path, tmp_path: Path,
@@ -169,6 +175,8 @@ def test_bad_settings_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     ("map_sigma: []\n", "key 'map_sigma': expected a non-empty list"),
     ("steps: [1, 2]\n", "unknown key 'steps'"),
     ("map_radius: [1, 9]\n", "key 'map_radius': expected an integer 0..4, got 9"),
+    ("pose_rays: [8]\n", "key 'pose_rays': expected an integer >= 16, got 8"),
+    ("pose_lr: [0]\n", "key 'pose_lr'"),
 ])
 def test_bad_grid_file(tmp_path: Path, text: str, message: str) -> None:
     grid = tmp_path / "grid.yaml"
@@ -201,3 +209,46 @@ def test_grid_maps_are_anomaly_maps() -> None:
         expected = anomaly_map(extractor, observed, references[:1 + point["map_views"]], point["map_stages"],
                                point["map_sigma"], point["map_radius"], point["map_rgb_weight"])
         assert np.array_equal(combine(parts, point), expected)
+
+
+def _result(auroc: float, error: float | None, **pose: int) -> dict:
+    settings = {"candidates": 2, "pose_steps": 40, "pose_rays": 1024, "pose_lr": 0.01} | pose | {"map_sigma": 2.0}
+    return {"settings": settings, "image_auroc": auroc, "pixel_auroc": 0.98,
+            "pose": {"median_rotation_deg": error}}
+
+
+def test_pose_points_choose_the_cheapest_that_is_as_good() -> None:
+    base = {"candidates": 2, "pose_steps": 40, "pose_rays": 1024, "pose_lr": 0.01, "map_sigma": 2.0}
+    full = _result(0.920, 0.8)
+    half = _result(0.915, 1.1, candidates=1)
+    quarter = _result(0.905, 1.5, candidates=1, pose_steps=20)  # 0.015 below the best: not as good
+    wild = _result(0.919, 3.5, candidates=1, pose_steps=10)  # as good, but its poses are off
+    ranked = choose([full, half, quarter, wild], base)
+    assert ranked[0] is half and ranked[1:] == [full, wild, quarter]
+    assert choose([full, half, quarter, wild], base, tolerance=0.02)[0] is quarter
+    assert choose([full, half, quarter, wild], base, max_pose_error=5.0)[0] is wild
+    # no true poses (a real MAD-Sim download): AUROC and cost alone
+    assert choose([_result(0.92, None), _result(0.915, None, candidates=1)], base)[0]["settings"]["candidates"] == 1
+    # one pose point: the plain ranking
+    other = {"settings": {"map_sigma": 4.0}, "image_auroc": 0.93, "pixel_auroc": 0.9, "pose": {}}
+    assert choose([{"settings": {"map_sigma": 2.0}, "image_auroc": 0.92, "pixel_auroc": 0.99, "pose": {}}, other],
+                  base)[0] is other
+
+
+def test_tune_sweeps_pose_settings_on_the_validation_set(dataset: Path, tuned: tuple[Path, dict, list[str]],
+                                                          tmp_path: Path) -> None:
+    where, _, _ = tuned
+    grid = {"map_stages": [3], "map_sigma": [2.0], "map_views": [0], "map_radius": [0], "map_rgb_weight": [1.0],
+            "pose_steps": [0, 10]}
+    document = tune(dataset, ["Bird"], where / "run", tmp_path / "chosen.yaml", BASE, grid, "cpu")
+    assert len(document["results"]) == 2
+    by_steps = {r["settings"]["pose_steps"]: r for r in document["results"]}
+    for result in by_steps.values():
+        pose = result["pose"]
+        assert pose["median_rotation_deg"] is not None and 0 <= pose["median_rotation_deg"] <= 180
+        assert pose["pose_seconds_per_image"] > 0 and pose["per_category"]["06Bird"]["within_5_deg"] is not None
+    # no refinement: the retrieved training view's pose; refining moves it
+    assert by_steps[0]["pose"]["median_rotation_deg"] != by_steps[10]["pose"]["median_rotation_deg"]
+    assert by_steps[0]["pose"]["work"] == 0 and by_steps[10]["pose"]["work"] == 10 * 1024
+    chosen = read_settings(tmp_path / "chosen.yaml")
+    assert chosen["pose_steps"] == document["chosen"]["settings"]["pose_steps"] and chosen["steps"] == 60

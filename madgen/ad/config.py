@@ -131,6 +131,8 @@ SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "appearance": (("none", "gain"), None, None),
     "pose_steps": (int, 0, None),
     "candidates": (int, 1, None),
+    "pose_rays": (int, 16, None),
+    "pose_lr": (float, 1e-6, 1.0),
     "pose_light": (("fixed", "gain"), None, None),
     "backbone": (BACKBONES, None, None),
     "weights": (str, None, None),
@@ -151,7 +153,7 @@ def default_settings() -> dict[str, Any]:
     field, pose, base = FieldConfig(), PoseConfig(), AdConfig("", "")
     return {"steps": field.steps, "resolution": field.resolution, "train_size": field.train_size,
             "smoothness": field.smoothness, "appearance": field.appearance, "pose_steps": pose.steps, "candidates": pose.candidates,
-            "pose_light": pose.light,
+            "pose_rays": pose.rays, "pose_lr": pose.lr, "pose_light": pose.light,
             "backbone": base.backbone, "weights": base.weights, "baseline": base.baseline,
             "map_stages": base.map_stages, "map_sigma": base.map_sigma, "map_views": base.map_views,
             "map_radius": base.map_radius, "map_rgb_weight": base.map_rgb_weight, "map_match": base.map_match, "seed": field.seed}
@@ -223,8 +225,8 @@ def config_from_settings(data: str, category: str, settings: Mapping[str, Any],
     return AdConfig(data, category,
                     FieldConfig(values["resolution"], values["train_size"], values["steps"], seed=values["seed"],
                                 smoothness=values["smoothness"], appearance=values["appearance"]),
-                    PoseConfig(candidates=values["candidates"], steps=values["pose_steps"], seed=values["seed"],
-                               light=values["pose_light"]),
+                    PoseConfig(candidates=values["candidates"], steps=values["pose_steps"], rays=values["pose_rays"],
+                               lr=values["pose_lr"], seed=values["seed"], light=values["pose_light"]),
                     values["backbone"], values["weights"], values["baseline"], map_stages=values["map_stages"],
                     map_sigma=values["map_sigma"], map_views=values["map_views"], map_radius=values["map_radius"],
                     map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"], test_data=test_data)

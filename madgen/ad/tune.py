@@ -12,18 +12,24 @@ Nothing here reads a category's ``test/`` or ``ground_truth/``: the validation i
 training files are listed with those two folders forbidden, links resolved, so a ``val/`` that is
 (or links into) the test set is an error before anything in it is read.
 
-The grid (``DEFAULT_GRID``, or ``--grid FILE``) covers the settings that need neither a new field
-nor new poses, the six by which madgen's map departs from the seed's: stages, blur, extra
+The grid (``DEFAULT_GRID``, or ``--grid FILE``) covers first the settings that need neither a new
+field nor new poses, the six by which madgen's map departs from the seed's: stages, blur, extra
 reference views, alignment radius, RGB weight and colour matching of the references. Its corners
 are the seed's map (5 stages, sigma 4, no extra views, radius 0, weight 1, no matching) and
 madgen's (3, 2, 2, 1, 30,000, gain); the defaults (3, 2, 2, 1, 1, none) are what this sweep chose
-on validation builds of Bird and Gorilla. Field and
-pose settings come from ``--settings`` (or the defaults) and are not swept: each value would cost
-a training or a re-estimation of every pose.
+on validation builds of Bird and Gorilla. A grid may also list pose settings (``POSE_KEYS``:
+candidates, iNeRF steps, rays per step, learning rate); every pose point estimates every
+validation pose again (the map points are then arithmetic on it), and records the poses' median
+error against the manifest's true poses and the seconds they took. Field settings come from
+``--settings`` (or the defaults) and are not swept: each value would cost a training.
 
 The choice: the highest mean validation image AUROC over the categories; ties (within 1e-9) go
 to the higher mean pixel AUROC, then to the point with the fewest settings changed from the base,
-then to grid order. The chosen settings (all of them, base included) are written as a settings
+then to grid order. With more than one pose point, the pose point is the cheapest (candidates x
+steps x rays) whose best map point is within ``tolerance`` of the best image AUROC and whose
+median pose error is at most ``max_pose_error`` degrees (scoring time is what fewer pose steps
+buy; AUROC differences smaller than the tolerance are not resolved by a few hundred images), with
+its best map point. The chosen settings (all of them, base included) are written as a settings
 file for ``madgen ad train --settings``, with what was tried under ``tuned``.
 """
 
@@ -49,12 +55,22 @@ from .data import TestItem, load_mask, test_items
 from .device import resolve_device
 from .features import FeatureExtractor, aligned_distance
 from .metrics import PixelMetrics, auroc
-from .run import References, category_folder, load_field, matched_references, pose_and_references, train
+from .pose import rotation_error_deg
+from .slices import read_manifest_records
+from .run import (References, Stopwatch, category_folder, load_field, matched_references, pose_and_references,
+                  train)
 
 #: The folder of a category's validation set (``madgen build --val-good/--val-per-defect``).
 VAL = "val"
-#: The swept settings, in the order grid points are enumerated.
+#: The map's swept settings, in the order grid points are enumerated.
 GRID_KEYS = ("map_stages", "map_sigma", "map_views", "map_radius", "map_rgb_weight", "map_match")
+#: Pose settings a grid may sweep (each point estimates every validation pose again).
+POSE_KEYS = ("candidates", "pose_steps", "pose_rays", "pose_lr")
+SWEPT_KEYS = POSE_KEYS + GRID_KEYS
+#: A pose point whose best image AUROC is this close to the best counts as good as it.
+TOLERANCE = 0.01
+#: The largest median validation pose error (degrees) a chosen pose point may have.
+MAX_POSE_ERROR = 2.0
 DEFAULT_GRID: dict[str, list[Any]] = {
     "map_stages": [3, 5],
     "map_sigma": [2.0, 4.0],
@@ -64,15 +80,17 @@ DEFAULT_GRID: dict[str, list[Any]] = {
     "map_match": ["none", "gain"],
 }
 OBJECTIVE = ("highest mean validation image AUROC over the categories; ties (1e-9): higher mean pixel AUROC, "
-             "then fewest settings changed from the base, then grid order")
+             "then fewest settings changed from the base, then grid order. Several pose points: the cheapest "
+             "(candidates x steps x rays) whose best image AUROC is within the tolerance of the best and whose "
+             "median pose error is within the limit (ties: higher image AUROC), with its best map point")
 METRICS = ("image_auroc", "pixel_auroc", "segmentation_pixel_auroc", "aupro")
 
 Progress = Callable[[int, int, float], None]
 
 
 def read_grid(path: Path | None) -> dict[str, list[Any]]:
-    """The grid: ``DEFAULT_GRID``, or a YAML/JSON mapping of some of ``GRID_KEYS`` to lists of values
-    (keys left out keep the default list)."""
+    """The grid: ``DEFAULT_GRID``, or a YAML/JSON mapping of some of ``SWEPT_KEYS`` to lists of values
+    (map keys left out keep the default list; pose keys left out keep the base settings' value)."""
     if path is None:
         return {key: list(values) for key, values in DEFAULT_GRID.items()}
     from ..yamlfile import read_yaml_mapping
@@ -81,8 +99,8 @@ def read_grid(path: Path | None) -> dict[str, list[Any]]:
     grid = {key: list(values) for key, values in DEFAULT_GRID.items()}
     for key, values in data.items():
         name = str(key).replace("-", "_")
-        if name not in GRID_KEYS:
-            raise MadgenError(f"{path}: unknown key '{key}' (a grid sweeps {', '.join(GRID_KEYS)})")
+        if name not in SWEPT_KEYS:
+            raise MadgenError(f"{path}: unknown key '{key}' (a grid sweeps {', '.join(SWEPT_KEYS)})")
         if not isinstance(values, list) or not values:
             raise MadgenError(f"{path}: key '{name}': expected a non-empty list of values")
         checked = [check_setting(name, value, str(path)) for value in values]
@@ -90,9 +108,14 @@ def read_grid(path: Path | None) -> dict[str, list[Any]]:
     return grid
 
 
-def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination, in ``GRID_KEYS`` order (the last key varies fastest)."""
-    return [dict(zip(GRID_KEYS, values)) for values in itertools.product(*(grid[k] for k in GRID_KEYS))]
+def grid_points(grid: Mapping[str, Sequence[Any]], keys: Sequence[str] = GRID_KEYS) -> list[dict[str, Any]]:
+    """Every combination of ``keys``' values, in their order (the last key varies fastest)."""
+    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+
+
+def pose_work(settings: Mapping[str, Any]) -> int:
+    """What a pose point costs per image, in rays rendered: candidates x steps x rays."""
+    return int(settings["candidates"]) * int(settings["pose_steps"]) * int(settings["pose_rays"])
 
 
 def validation_items(folder: Path) -> list[TestItem]:
@@ -188,8 +211,10 @@ def point_metrics(all_parts: Sequence["Parts | MatchedParts"], point: Mapping[st
 
 
 def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str, Sequence[Any]], device: str,
-                   progress: Callable[[], None] | None = None) -> tuple[list[MatchedParts], dict[str, Any]]:
-    """Train (or keep) the category's field in ``run`` and compute the parts of every validation image."""
+                   progress: Callable[[], None] | None = None
+                   ) -> tuple[list[MatchedParts], dict[str, Any], dict[str, Any]]:
+    """Train (or keep) the category's field in ``run`` and compute the parts of every validation
+    image; also the poses' errors (where the manifest has the true poses) and seconds."""
     folder = Path(folder)
     forbid = (folder / "test", folder / "ground_truth", folder / VAL)
     items = validation_items(folder)
@@ -199,9 +224,13 @@ def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str,
     extractor = FeatureExtractor(config.backbone, config.weights, where)
     most_views = max(grid["map_views"])
     refs = References.load(folder, config, bool(most_views), forbid)
-    parts = []
+    truths = _true_poses(folder, items)
+    parts, errors, clock = [], [], Stopwatch()
     for item in items:
-        _, observed, references, _, opacities = pose_and_references(field_, item.image, refs, config, most_views)
+        estimate, observed, references, _, opacities = pose_and_references(field_, item.image, refs, config,
+                                                                           most_views, clock)
+        if item.key in truths:
+            errors.append(rotation_error_deg(estimate.pose, truths[item.key]))
         mask = load_mask(item.mask, (MAP_SIZE, MAP_SIZE))
         stages = max(grid["map_stages"])
         features = extractor(_chw(observed).to(extractor.device)[None], stages)
@@ -214,27 +243,69 @@ def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str,
     summary = {"validation_images": len(items), "good": sum(not i.anomalous for i in items),
                "anomalous": sum(i.anomalous for i in items), "data_sha256": stats["data_sha256"],
                "occupied_voxels": stats["occupied_voxels"], "train_psnr": round(float(stats["train_psnr"]), 3)}
-    return parts, summary
+    pose = {"pose_seconds_per_image": clock.seconds.get("pose", 0.0) / max(1, len(items)),
+            "median_rotation_deg": float(np.median(errors)) if errors else None,
+            "within_5_deg": float(np.mean(np.array(errors) <= 5.0)) if errors else None,
+            "rotation_deg": errors}
+    return parts, summary, pose
+
+
+def _true_poses(folder: Path, items: Sequence[TestItem]) -> dict[str, np.ndarray]:
+    """The validation images' true camera-to-world poses from the category's manifest (none
+    without one); a malformed pose is an error naming the file and image."""
+    records = read_manifest_records(folder).records
+    truths: dict[str, np.ndarray] = {}
+    if records is None:
+        return truths
+    for item in items:
+        name = f"{VAL}/test/{item.split}/{item.index}.png"
+        record = records.get(name)
+        if record is None or "pose" not in record:
+            continue
+        try:
+            truths[item.key] = np.asarray(record["pose"]["matrix"], dtype=np.float64).reshape(4, 4)
+        except (KeyError, TypeError, ValueError):
+            raise MadgenError(f"{folder / 'manifest.json'}: {name}: key 'pose.matrix': expected a 4x4 matrix") from None
+    return truths
 
 
 def _changes(point: Mapping[str, Any], base: Mapping[str, Any]) -> int:
-    return sum(point[key] != base[key] for key in GRID_KEYS)
+    return sum(point[key] != base[key] for key in point)
 
 
-def choose(results: list[dict[str, Any]], base: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``results`` (each with ``settings``, ``image_auroc``, ``pixel_auroc``, in grid order) ranked
-    by the objective: best first."""
+def choose(results: list[dict[str, Any]], base: Mapping[str, Any], tolerance: float = TOLERANCE,
+           max_pose_error: float = MAX_POSE_ERROR) -> list[dict[str, Any]]:
+    """``results`` (each with ``settings``, ``image_auroc``, ``pixel_auroc``, in grid order; with
+    pose points, ``pose`` with ``median_rotation_deg``) ranked by the objective: the chosen first,
+    the rest by AUROC."""
     def key(entry: tuple[int, dict[str, Any]]) -> tuple[float, float, int, int]:
         order, result = entry
         return (-round(result["image_auroc"], 9), -round(result["pixel_auroc"], 9),
                 _changes(result["settings"], base), order)
 
-    return [result for _, result in sorted(enumerate(results), key=key)]
+    ranked = [result for _, result in sorted(enumerate(results), key=key)]
+    tops: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
+    for rank, result in enumerate(ranked):
+        pose = tuple(result["settings"].get(k, base.get(k)) for k in POSE_KEYS)
+        tops.setdefault(pose, (rank, result))
+    if len(tops) <= 1:
+        return ranked
+    best = ranked[0]["image_auroc"]
+    close = [(rank, result) for rank, result in tops.values() if result["image_auroc"] >= best - tolerance - 1e-9]
+
+    def accurate(result: dict[str, Any]) -> bool:
+        error = result.get("pose", {}).get("median_rotation_deg")
+        return error is None or error <= max_pose_error
+
+    eligible = [entry for entry in close if accurate(entry[1])] or close
+    _, pick = min(eligible, key=lambda entry: (pose_work(base | entry[1]["settings"]), entry[0]))
+    return [pick] + [result for result in ranked if result is not pick]
 
 
 def tune(data: Path, categories: Sequence[str], run: Path, out: Path, base: Mapping[str, Any] | None = None,
          grid: Mapping[str, Sequence[Any]] | None = None, device: str = "auto",
-         progress: Progress | None = None) -> dict[str, Any]:
+         progress: Progress | None = None, tolerance: float = TOLERANCE,
+         max_pose_error: float = MAX_POSE_ERROR) -> dict[str, Any]:
     """Sweep ``grid`` on the validation sets of ``categories`` under ``data``; write the chosen
     settings to ``out`` (YAML, or JSON by its suffix) and everything tried to ``RUN/tune.json``."""
     import time
@@ -243,9 +314,10 @@ def tune(data: Path, categories: Sequence[str], run: Path, out: Path, base: Mapp
         raise MadgenError("give at least one --category to tune on")
     base_settings = default_settings() | dict(base or {})
     grid = {key: list(values) for key, values in (grid or DEFAULT_GRID).items()}
-    for key in GRID_KEYS:  # a grid that leaves a key out keeps the base's value
+    for key in SWEPT_KEYS:  # a grid that leaves a key out keeps the base's value
         grid.setdefault(key, [base_settings[key]])
-    points = grid_points(grid)
+    map_points = grid_points(grid)
+    pose_points = grid_points(grid, POSE_KEYS)
     folders: dict[str, tuple[Path, str]] = {}
     for category in categories:
         root, name = category_folder(Path(data), category)
@@ -259,35 +331,57 @@ def tune(data: Path, categories: Sequence[str], run: Path, out: Path, base: Mapp
         nonlocal done
         done += 1
         if progress is not None:
-            progress(done, sum(totals.values()), time.perf_counter() - started)
+            progress(done, sum(totals.values()) * len(pose_points), time.perf_counter() - started)
 
-    per_category: dict[str, list[dict[str, float]]] = {}
     summaries: dict[str, Any] = {}
-    for name, (root, _) in folders.items():
-        config = config_from_settings(str(root), name, base_settings | {"baseline": False})
-        parts, summaries[name] = category_parts(root / name, config, Path(run) / name, grid, device, tick)
-        per_category[name] = [point_metrics(parts, point) for point in points]
     results = []
-    for number, point in enumerate(points):
-        scores = {name: per_category[name][number] for name in folders}
-        results.append({"settings": point,
-                        **{metric: float(np.mean([s[metric] for s in scores.values()])) for metric in METRICS},
-                        "per_category": scores})
-    ranked = choose(results, base_settings)
+    for pose_point in pose_points:
+        per_category: dict[str, list[dict[str, float]]] = {}
+        poses: dict[str, dict[str, Any]] = {}
+        for name, (root, _) in folders.items():
+            config = config_from_settings(str(root), name, base_settings | pose_point | {"baseline": False})
+            parts, summaries[name], poses[name] = category_parts(root / name, config, Path(run) / name, grid, device,
+                                                                  tick)
+            per_category[name] = [point_metrics(parts, point) for point in map_points]
+            del parts
+        errors = [error for pose in poses.values() for error in pose["rotation_deg"]]
+        images = sum(totals.values())
+        pose_summary = {
+            "work": pose_work(base_settings | pose_point),
+            "pose_seconds_per_image": sum(p["pose_seconds_per_image"] * totals[n] for n, p in poses.items()) / images,
+            "median_rotation_deg": float(np.median(errors)) if errors else None,
+            "within_5_deg": float(np.mean(np.array(errors) <= 5.0)) if errors else None,
+            "per_category": {name: {k: v for k, v in pose.items() if k != "rotation_deg"}
+                             for name, pose in poses.items()}}
+        for number, point in enumerate(map_points):
+            scores = {name: per_category[name][number] for name in folders}
+            results.append({"settings": (pose_point if len(pose_points) > 1 else {}) | point,
+                            **{metric: float(np.mean([s[metric] for s in scores.values()])) for metric in METRICS},
+                            "per_category": scores, "pose": pose_summary})
+    ranked = choose(results, base_settings, tolerance, max_pose_error)
     chosen = base_settings | ranked[0]["settings"]
     document = {"by": f"madgen {__version__} ad tune", "data": str(Path(data).expanduser().resolve()),
                 "categories": summaries, "split": f"{VAL}/test (never test/)", "objective": OBJECTIVE,
+                "tolerance": tolerance, "max_pose_error_deg": max_pose_error,
                 "base": base_settings, "grid": grid, "chosen": ranked[0], "results": ranked}
     write_json_atomic(Path(run) / "tune.json", document)
     write_settings(out, chosen, document)
     return document
 
 
+def _rounded(value: Any) -> Any:
+    """Floats to 6 decimals; a mapping's too (its per-category detail left out: tune.json has it)."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items() if key != "per_category"}
+    return value
+
+
 def write_settings(path: Path, settings: Mapping[str, Any], provenance: Mapping[str, Any]) -> None:
     """A settings file for ``madgen ad train --settings``: every setting, then ``tuned``."""
     summary = {key: value for key, value in provenance.items() if key not in ("results", "chosen")}
-    summary["results"] = [{key: round(value, 6) if isinstance(value, float) else value
-                           for key, value in result.items() if key != "per_category"}
+    summary["results"] = [{key: _rounded(value) for key, value in result.items() if key != "per_category"}
                           for result in provenance.get("results", [])]
     summary["details"] = "every category's metrics per point: tune.json in the tuning run folder"
     body = dict(settings) | {"tuned": summary}
