@@ -177,6 +177,10 @@ def test_bad_settings_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     ("map_radius: [1, 9]\n", "key 'map_radius': expected an integer 0..4, got 9"),
     ("pose_rays: [8]\n", "key 'pose_rays': expected an integer >= 16, got 8"),
     ("pose_lr: [0]\n", "key 'pose_lr'"),
+    ("pose_points: []\n", "key 'pose_points': expected a non-empty list"),
+    ("pose_points: [{candidates: 0}]\n", "pose_points[0]: key 'candidates': expected an integer >= 1, got 0"),
+    ("pose_points: [{steps: 3}]\n", "key 'pose_points[0]': unknown key 'steps'"),
+    ("pose_points: [{candidates: 1}]\npose_steps: [10]\n", "give pose points either as a list"),
 ])
 def test_bad_grid_file(tmp_path: Path, text: str, message: str) -> None:
     grid = tmp_path / "grid.yaml"
@@ -235,11 +239,23 @@ def test_pose_points_choose_the_cheapest_that_is_as_good() -> None:
                   base)[0] is other
 
 
+def test_pose_points_are_read_one_by_one(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("pose_points:\n  - {candidates: 1, pose_steps: 20, pose_lr: 0.02}\n  - {pose-rays: 512}\n")
+    assert read_grid(grid)["pose_points"] == [{"candidates": 1, "pose_steps": 20, "pose_lr": 0.02},
+                                              {"pose_rays": 512}]
+    # lists combine instead
+    grid.write_text("candidates: [1, 2]\npose_steps: [20, 40]\n")
+    listed = read_grid(grid) | {"pose_rays": [1024], "pose_lr": [0.01]}
+    assert grid_points(listed, ("candidates", "pose_steps", "pose_rays", "pose_lr")) == [
+        {"candidates": c, "pose_steps": s, "pose_rays": 1024, "pose_lr": 0.01} for c in (1, 2) for s in (20, 40)]
+
+
 def test_tune_sweeps_pose_settings_on_the_validation_set(dataset: Path, tuned: tuple[Path, dict, list[str]],
                                                           tmp_path: Path) -> None:
     where, _, _ = tuned
     grid = {"map_stages": [3], "map_sigma": [2.0], "map_views": [0], "map_radius": [0], "map_rgb_weight": [1.0],
-            "pose_steps": [0, 10]}
+            "pose_points": [{"pose_steps": 0}, {"pose_steps": 10}]}
     document = tune(dataset, ["Bird"], where / "run", tmp_path / "chosen.yaml", BASE, grid, "cpu")
     assert len(document["results"]) == 2
     by_steps = {r["settings"]["pose_steps"]: r for r in document["results"]}

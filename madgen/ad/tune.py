@@ -18,7 +18,8 @@ reference views, alignment radius, RGB weight and colour matching of the referen
 are the seed's map (5 stages, sigma 4, no extra views, radius 0, weight 1, no matching) and
 madgen's (3, 2, 2, 1, 30,000, gain); the defaults (3, 2, 2, 1, 1, none) are what this sweep chose
 on validation builds of Bird and Gorilla. A grid may also list pose settings (``POSE_KEYS``:
-candidates, iNeRF steps, rays per step, learning rate); every pose point estimates every
+candidates, iNeRF steps, rays per step, learning rate), as lists to combine or as explicit points
+(``pose_points``, for sweeps whose product would be too dear); every pose point estimates every
 validation pose again (the map points are then arithmetic on it), and records the poses' median
 error against the manifest's true poses and the seconds they took. Field settings come from
 ``--settings`` (or the defaults) and are not swept: each value would cost a training.
@@ -67,6 +68,8 @@ GRID_KEYS = ("map_stages", "map_sigma", "map_views", "map_radius", "map_rgb_weig
 #: Pose settings a grid may sweep (each point estimates every validation pose again).
 POSE_KEYS = ("candidates", "pose_steps", "pose_rays", "pose_lr")
 SWEPT_KEYS = POSE_KEYS + GRID_KEYS
+#: A grid key listing pose points one by one (mappings of some of ``POSE_KEYS``) instead of combining lists.
+POSE_POINTS = "pose_points"
 #: A pose point whose best image AUROC is this close to the best counts as good as it.
 TOLERANCE = 0.01
 #: The largest median validation pose error (degrees) a chosen pose point may have.
@@ -96,16 +99,44 @@ def read_grid(path: Path | None) -> dict[str, list[Any]]:
     from ..yamlfile import read_yaml_mapping
 
     data = read_yaml_mapping(Path(path))
-    grid = {key: list(values) for key, values in DEFAULT_GRID.items()}
+    grid: dict[str, list[Any]] = {key: list(values) for key, values in DEFAULT_GRID.items()}
     for key, values in data.items():
         name = str(key).replace("-", "_")
+        if name == POSE_POINTS:
+            grid[name] = _pose_points(path, values)
+            continue
         if name not in SWEPT_KEYS:
-            raise MadgenError(f"{path}: unknown key '{key}' (a grid sweeps {', '.join(SWEPT_KEYS)})")
+            raise MadgenError(f"{path}: unknown key '{key}' (a grid sweeps {', '.join(SWEPT_KEYS)}; or lists "
+                              f"{POSE_POINTS})")
         if not isinstance(values, list) or not values:
             raise MadgenError(f"{path}: key '{name}': expected a non-empty list of values")
         checked = [check_setting(name, value, str(path)) for value in values]
         grid[name] = list(dict.fromkeys(checked))
+    listed = [key for key in POSE_KEYS if key in data or key.replace("_", "-") in data]
+    if POSE_POINTS in grid and listed:
+        raise MadgenError(f"{path}: key '{POSE_POINTS}' and key '{listed[0]}': give pose points either as a list "
+                          "or as lists of values to combine, not both")
     return grid
+
+
+def _pose_points(path: Path, values: Any) -> list[dict[str, Any]]:
+    """A grid file's explicit pose points: a non-empty list of mappings of some of ``POSE_KEYS``."""
+    if not isinstance(values, list) or not values:
+        raise MadgenError(f"{path}: key '{POSE_POINTS}': expected a non-empty list of mappings of "
+                          f"{', '.join(POSE_KEYS)}")
+    points = []
+    for number, point in enumerate(values):
+        where = f"{path}: key '{POSE_POINTS}[{number}]'"
+        if not isinstance(point, dict) or not point:
+            raise MadgenError(f"{where}: expected a mapping of some of {', '.join(POSE_KEYS)}")
+        checked = {}
+        for key, value in point.items():
+            name = str(key).replace("-", "_")
+            if name not in POSE_KEYS:
+                raise MadgenError(f"{where}: unknown key '{key}' (a pose point sets {', '.join(POSE_KEYS)})")
+            checked[name] = check_setting(name, value, f"{path}: {POSE_POINTS}[{number}]")
+        points.append(checked)
+    return points
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]], keys: Sequence[str] = GRID_KEYS) -> list[dict[str, Any]]:
@@ -314,10 +345,15 @@ def tune(data: Path, categories: Sequence[str], run: Path, out: Path, base: Mapp
         raise MadgenError("give at least one --category to tune on")
     base_settings = default_settings() | dict(base or {})
     grid = {key: list(values) for key, values in (grid or DEFAULT_GRID).items()}
+    swept_pose = any(key in grid for key in (*POSE_KEYS, POSE_POINTS))
     for key in SWEPT_KEYS:  # a grid that leaves a key out keeps the base's value
         grid.setdefault(key, [base_settings[key]])
     map_points = grid_points(grid)
-    pose_points = grid_points(grid, POSE_KEYS)
+    if POSE_POINTS in grid:
+        pose_points = [{key: point.get(key, base_settings[key]) for key in POSE_KEYS} for point in grid[POSE_POINTS]]
+        pose_points = [dict(p) for p in dict.fromkeys(tuple(p.items()) for p in pose_points)]
+    else:
+        pose_points = grid_points(grid, POSE_KEYS)
     folders: dict[str, tuple[Path, str]] = {}
     for category in categories:
         root, name = category_folder(Path(data), category)
@@ -355,7 +391,7 @@ def tune(data: Path, categories: Sequence[str], run: Path, out: Path, base: Mapp
                              for name, pose in poses.items()}}
         for number, point in enumerate(map_points):
             scores = {name: per_category[name][number] for name in folders}
-            results.append({"settings": (pose_point if len(pose_points) > 1 else {}) | point,
+            results.append({"settings": (pose_point if swept_pose else {}) | point,
                             **{metric: float(np.mean([s[metric] for s in scores.values()])) for metric in METRICS},
                             "per_category": scores, "pose": pose_summary})
     ranked = choose(results, base_settings, tolerance, max_pose_error)
