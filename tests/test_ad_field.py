@@ -117,6 +117,37 @@ def test_sampling_skips_empty_space_without_moving_a_sample() -> None:
     assert torch.equal(ray_index, want_index) and torch.equal(t, want_t)
 
 
+def test_occupancy_lookup_is_the_nearest_voxel_and_false_outside() -> None:
+    """The bordered lookup equals reading the nearest voxel (rounded, half-way cases included)
+    with points outside the grid unoccupied, and follows an occupancy changed in place."""
+    from madgen.ad.field import VoxelField
+
+    rng = np.random.default_rng(5)
+    occupancy = rng.random((20, 20, 20)) < 0.3
+    occupancy[0, :, :] = occupancy[:, -1, :] = True  # occupied faces: the outside must not read them
+    low, high = np.array([-1.0, -0.5, 0.0]), np.array([1.0, 1.5, 3.0])
+    field = VoxelField(low, high, occupancy)
+    step = (high - low) / 19
+    points = np.concatenate([low + (high - low) * (rng.random((20000, 3)) * 1.4 - 0.2),
+                             low + step * (rng.integers(-3, 23, (5000, 3)) + 0.5)])
+
+    def expected(grid: np.ndarray) -> np.ndarray:
+        cells = np.round((points - low) / (high - low) * 19).astype(int)
+        inside = ((cells >= 0) & (cells < 20)).all(axis=1)
+        clamped = cells.clip(0, 19)
+        return inside & grid[clamped[:, 0], clamped[:, 1], clamped[:, 2]]
+
+    tensor = torch.tensor(points, dtype=torch.float32)
+    # the expectation in float32 arithmetic, as the field computes it
+    points = tensor.numpy().astype(np.float32)
+    low, high = low.astype(np.float32), high.astype(np.float32)
+    assert np.array_equal(field._occupied(tensor).numpy(), expected(occupancy))
+    field.occupancy[3:9] = False  # carving changes the grid in place: the cached border follows
+    changed = occupancy.copy()
+    changed[3:9] = False
+    assert np.array_equal(field._occupied(tensor).numpy(), expected(changed))
+
+
 def test_refinement_is_repeatable_and_leaves_the_field_alone(trained) -> None:
     """Refinement optimises the pose only: the field's grids get no gradient (none accumulates
     from call to call) and keep their own requires_grad; the same call gives the same pose."""

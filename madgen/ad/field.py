@@ -191,10 +191,20 @@ class VoxelField(torch.nn.Module):
         return F.softplus(raw[:, 0]), torch.sigmoid(raw[:, 1:])
 
     def _occupied(self, points: torch.Tensor) -> torch.Tensor:
-        cells = ((points - self.low) / (self.high - self.low) * (self.resolution - 1)).round().long()
-        inside = ((cells >= 0) & (cells < self.resolution)).all(dim=-1)
-        cells = cells.clamp(0, self.resolution - 1)
-        return inside & self.occupancy.reshape(-1)[self._flat(cells[..., 0], cells[..., 1], cells[..., 2])]
+        """Whether each point's nearest voxel is occupied (False outside the grid). Read from the
+        occupancy grid with a one-voxel empty border, so a point outside needs no test of its own:
+        its cell is clamped into the border."""
+        key = (self.occupancy.data_ptr(), self.occupancy._version)
+        cached = getattr(self, "_bordered", None)
+        if cached is None or cached[0] != key:
+            size = self.resolution + 2
+            bordered = F.pad(self.occupancy, (1, 1, 1, 1, 1, 1)).reshape(-1)
+            strides = torch.tensor([size * size, size, 1], device=self.occupancy.device)
+            cached = self._bordered = (key, bordered, strides, int(strides.sum()))
+        _, bordered, strides, offset = cached
+        last = self.resolution - 1
+        cells = ((points - self.low) / (self.high - self.low) * last).round_().clamp_(-1, self.resolution).long()
+        return bordered[(cells * strides).sum(dim=-1) + offset]
 
     def _occupied_box(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The world box (low, high) that holds every point whose nearest voxel is occupied (the
