@@ -24,7 +24,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import cv2
 import numpy as np
@@ -382,20 +382,27 @@ def _write_heat_maps(run: Path, items: list[TestItem]) -> None:
                            png_bytes(heat_map_rgb(normalised)))
 
 
+def true_pose(records: Mapping[str, Mapping[str, Any]], name: str, folder: Path) -> np.ndarray | None:
+    """The true camera-to-world pose (4, 4) the manifest ``records`` (of ``folder``) give image
+    ``name``, or None where it has none; a malformed one is an error naming the file and image."""
+    record = records.get(name)
+    if record is None or "pose" not in record:
+        return None
+    try:
+        return np.asarray(record["pose"]["matrix"], dtype=np.float64).reshape(4, 4)
+    except (KeyError, TypeError, ValueError):
+        raise MadgenError(f"{Path(folder) / 'manifest.json'}: {name}: key 'pose.matrix': expected a 4x4 matrix") from None
+
+
 def _pose_errors(config: AdConfig, items: list[TestItem], scores: list[dict[str, np.ndarray]]) -> dict[str, Any] | None:
     files = read_manifest_records(config.test_folder).records
     if files is None:
         return None
     rotations, translations, per_image = [], [], {}
     for item, saved in zip(items, scores):
-        record = files.get(f"test/{item.split}/{item.index}.png")
-        if record is None or "pose" not in record:
+        truth = true_pose(files, f"test/{item.split}/{item.index}.png", config.test_folder)
+        if truth is None:
             continue
-        try:
-            truth = np.asarray(record["pose"]["matrix"], dtype=np.float64).reshape(4, 4)
-        except (KeyError, TypeError, ValueError):
-            raise MadgenError(f"{config.test_folder / 'manifest.json'}: test/{item.split}/{item.index}.png: "
-                              "key 'pose.matrix': expected a 4x4 matrix") from None
         rotation, translation = rotation_error_deg(saved["pose"], truth), translation_error(saved["pose"], truth)
         rotations.append(rotation)
         translations.append(translation)

@@ -59,7 +59,7 @@ from .metrics import PixelMetrics, auroc
 from .pose import rotation_error_deg
 from .slices import read_manifest_records
 from .run import (References, Stopwatch, category_folder, load_field, matched_references, pose_and_references,
-                  train)
+                  train, true_pose)
 
 #: The folder of a category's validation set (``madgen build --val-good/--val-per-defect``).
 VAL = "val"
@@ -282,22 +282,12 @@ def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str,
 
 
 def _true_poses(folder: Path, items: Sequence[TestItem]) -> dict[str, np.ndarray]:
-    """The validation images' true camera-to-world poses from the category's manifest (none
-    without one); a malformed pose is an error naming the file and image."""
+    """The validation images' true camera-to-world poses from the category's manifest (none without one)."""
     records = read_manifest_records(folder).records
-    truths: dict[str, np.ndarray] = {}
     if records is None:
-        return truths
-    for item in items:
-        name = f"{VAL}/test/{item.split}/{item.index}.png"
-        record = records.get(name)
-        if record is None or "pose" not in record:
-            continue
-        try:
-            truths[item.key] = np.asarray(record["pose"]["matrix"], dtype=np.float64).reshape(4, 4)
-        except (KeyError, TypeError, ValueError):
-            raise MadgenError(f"{folder / 'manifest.json'}: {name}: key 'pose.matrix': expected a 4x4 matrix") from None
-    return truths
+        return {}
+    truths = {item.key: true_pose(records, f"{VAL}/test/{item.split}/{item.index}.png", folder) for item in items}
+    return {key: pose for key, pose in truths.items() if pose is not None}
 
 
 def _changes(point: Mapping[str, Any], base: Mapping[str, Any]) -> int:
