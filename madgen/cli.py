@@ -451,6 +451,8 @@ def _threads() -> None:
 @click.option("--pose-rays", default=PoseConfig.rays, show_default=True, help="Rays per iNeRF step.")
 @click.option("--pose-lr", default=PoseConfig.lr, show_default=True,
               help="iNeRF's learning rate (Adam, on the pose correction's 6 numbers).")
+@click.option("--pose-decay", default=PoseConfig.decay, show_default=True,
+              help="The learning rate's factor per 100 iNeRF steps (iNeRF's 0.8; smaller for few steps).")
 @click.option("--pose-light", default=PoseConfig.light, show_default=True, type=click.Choice(["fixed", "gain"]),
               help="gain: pose refinement fits the test image's exposure and white balance (a per-channel "
                    "gain on the object) at every step, for photographs under changing light.")
@@ -527,7 +529,7 @@ def _ad_settings(ctx: click.Context, settings_file: Path | None, options: dict[s
 @click.option("--grid", "grid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML mapping of map_stages, map_sigma, map_views, map_radius, map_rgb_weight, map_match to "
                    "lists of values (default: two values each, the seed's and madgen's: 64 points); it may also "
-                   "list candidates, pose_steps, pose_rays and pose_lr (each pose point estimates every "
+                   "list candidates, pose_steps, pose_rays, pose_lr and pose_decay (each pose point estimates every "
                    "validation pose again).")
 @click.option("--tolerance", default=0.01, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="With several pose points: the cheapest whose best validation image AUROC is within this "
@@ -553,7 +555,8 @@ def ad_tune(data: Path, categories: tuple[str, ...], run_dir: Path, out: Path, s
     results = document["results"]
     keys = [key for key in results[0]["settings"] if len({str(r["settings"][key]) for r in results}) > 1] \
         or list(results[0]["settings"])
-    posed = any(key in results[0]["settings"] for key in ("candidates", "pose_steps", "pose_rays", "pose_lr"))
+    posed = any(key in results[0]["settings"] for key in ("candidates", "pose_steps", "pose_rays", "pose_lr",
+                                                         "pose_decay"))
 
     def pose_cells(result: dict[str, object]) -> tuple[str, ...]:
         pose = result["pose"]

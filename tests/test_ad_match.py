@@ -59,6 +59,7 @@ def test_the_setting_is_checked_and_reaches_the_config() -> None:
     assert plain.scoring_key() != config_from_settings("d", "c", {"map_match": "gain"}).scoring_key()
     parts = {k: v for k, v in plain.to_dict().items() if k not in ("data", "map_match")}
     del parts["pose"]["light"]  # likewise the pose light at 'fixed'
+    del parts["pose"]["decay"]  # and iNeRF's learning-rate decay
     assert plain.scoring_key() == hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -75,4 +76,18 @@ def test_pose_light_is_a_setting_that_changes_the_scores_only_when_set() -> None
 
     parts = {k: v for k, v in fixed.to_dict().items() if k not in ("data", "map_match")}
     del parts["pose"]["light"]
+    del parts["pose"]["decay"]
     assert fixed.scoring_key() == hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def test_pose_rays_lr_and_decay_are_settings_that_reach_the_pose() -> None:
+    from madgen.ad.config import config_from_settings
+
+    plain = config_from_settings("/d", "06Bird", {})
+    quick = config_from_settings("/d", "06Bird", check_settings(
+        {"pose-rays": 512, "pose_lr": 0.03, "pose_decay": 1e-5}, "s.yaml"))
+    assert (plain.pose.rays, plain.pose.lr, plain.pose.decay) == (1024, 0.01, 0.8)
+    assert (quick.pose.rays, quick.pose.lr, quick.pose.decay) == (512, 0.03, 1e-5)
+    assert plain.scoring_key() != quick.scoring_key()
+    with pytest.raises(MadgenError, match="s.yaml: key 'pose_decay': expected a number"):
+        check_settings({"pose_decay": 2}, "s.yaml")

@@ -47,6 +47,8 @@ class PoseConfig:
     steps: int = 40
     rays: int = 1024
     lr: float = 0.01
+    #: the learning rate's factor per 100 steps (exponential decay; iNeRF's 0.8)
+    decay: float = 0.8
     size: int = 64
     seed: int = 0
     light: str = "fixed"
@@ -111,6 +113,8 @@ class AdConfig:
             del parts["map_match"]
         if parts["pose"].get("light") == "fixed":
             del parts["pose"]["light"]
+        if parts["pose"].get("decay") == 0.8:
+            del parts["pose"]["decay"]
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -133,6 +137,7 @@ SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "candidates": (int, 1, None),
     "pose_rays": (int, 16, None),
     "pose_lr": (float, 1e-6, 1.0),
+    "pose_decay": (float, 1e-12, 1.0),
     "pose_light": (("fixed", "gain"), None, None),
     "backbone": (BACKBONES, None, None),
     "weights": (str, None, None),
@@ -153,7 +158,7 @@ def default_settings() -> dict[str, Any]:
     field, pose, base = FieldConfig(), PoseConfig(), AdConfig("", "")
     return {"steps": field.steps, "resolution": field.resolution, "train_size": field.train_size,
             "smoothness": field.smoothness, "appearance": field.appearance, "pose_steps": pose.steps, "candidates": pose.candidates,
-            "pose_rays": pose.rays, "pose_lr": pose.lr, "pose_light": pose.light,
+            "pose_rays": pose.rays, "pose_lr": pose.lr, "pose_decay": pose.decay, "pose_light": pose.light,
             "backbone": base.backbone, "weights": base.weights, "baseline": base.baseline,
             "map_stages": base.map_stages, "map_sigma": base.map_sigma, "map_views": base.map_views,
             "map_radius": base.map_radius, "map_rgb_weight": base.map_rgb_weight, "map_match": base.map_match, "seed": field.seed}
@@ -226,7 +231,8 @@ def config_from_settings(data: str, category: str, settings: Mapping[str, Any],
                     FieldConfig(values["resolution"], values["train_size"], values["steps"], seed=values["seed"],
                                 smoothness=values["smoothness"], appearance=values["appearance"]),
                     PoseConfig(candidates=values["candidates"], steps=values["pose_steps"], rays=values["pose_rays"],
-                               lr=values["pose_lr"], seed=values["seed"], light=values["pose_light"]),
+                               lr=values["pose_lr"], decay=values["pose_decay"], seed=values["seed"],
+                               light=values["pose_light"]),
                     values["backbone"], values["weights"], values["baseline"], map_stages=values["map_stages"],
                     map_sigma=values["map_sigma"], map_views=values["map_views"], map_radius=values["map_radius"],
                     map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"], test_data=test_data)

@@ -4,7 +4,7 @@
    white (colour and silhouette); the closest ``candidates`` training poses are kept.
 2. Refinement: an SE(3) correction ``xi`` (exponential map, starting at 0) of each candidate
    pose is optimised with Adam so that rays rendered from the field match the test image's
-   pixels, sampled mostly around the object; the lr decays as 0.8^(k/100). The candidate with
+   pixels, sampled mostly around the object; the lr decays as decay^(k/100) (iNeRF's 0.8). The candidate with
    the lowest final photometric loss wins. With ``light="gain"`` (photographs under changing
    light) every step first fits a per-channel gain of the rendered object colour to the test
    pixels the foreground covers (least squares, clamped to 0.5..2, not differentiated) and the
@@ -99,7 +99,7 @@ def _refine(field: VoxelField, target: torch.Tensor, object_rays: torch.Tensor, 
     start_t = torch.tensor(start, dtype=torch.float32, device=device)
     xi = torch.zeros(6, device=device, requires_grad=True)
     optimiser = torch.optim.Adam([xi], lr=config.lr)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda k: 0.8 ** (k / 100))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda k: config.decay ** (k / 100))
     loss_value = float("nan")
     for _ in range(config.steps):
         pick = candidates[torch.randint(0, len(candidates), (min(config.rays, len(candidates)),),

@@ -18,7 +18,7 @@ reference views, alignment radius, RGB weight and colour matching of the referen
 are the seed's map (5 stages, sigma 4, no extra views, radius 0, weight 1, no matching) and
 madgen's (3, 2, 2, 1, 30,000, gain); the defaults (3, 2, 2, 1, 1, none) are what this sweep chose
 on validation builds of Bird and Gorilla. A grid may also list pose settings (``POSE_KEYS``:
-candidates, iNeRF steps, rays per step, learning rate), as lists to combine or as explicit points
+candidates, iNeRF steps, rays per step, learning rate and its decay), as lists to combine or as explicit points
 (``pose_points``, for sweeps whose product would be too dear); every pose point estimates every
 validation pose again (the map points are then arithmetic on it), and records the poses' median
 error against the manifest's true poses and the seconds they took. Field settings come from
@@ -66,7 +66,7 @@ VAL = "val"
 #: The map's swept settings, in the order grid points are enumerated.
 GRID_KEYS = ("map_stages", "map_sigma", "map_views", "map_radius", "map_rgb_weight", "map_match")
 #: Pose settings a grid may sweep (each point estimates every validation pose again).
-POSE_KEYS = ("candidates", "pose_steps", "pose_rays", "pose_lr")
+POSE_KEYS = ("candidates", "pose_steps", "pose_rays", "pose_lr", "pose_decay")
 SWEPT_KEYS = POSE_KEYS + GRID_KEYS
 #: A grid key listing pose points one by one (mappings of some of ``POSE_KEYS``) instead of combining lists.
 POSE_POINTS = "pose_points"
