@@ -543,7 +543,7 @@ def ad_tune(data: Path, categories: tuple[str, ...], run_dir: Path, out: Path, s
     """Choose the anomaly map's (and optionally the pose's) settings on validation sets (val/) only; write
     them as a settings file."""
     _threads()
-    from .ad.tune import read_grid
+    from .ad.tune import POSE_KEYS, read_grid
     from .ad.tune import tune as ad_tune_run
 
     names = [name.strip() for value in categories for name in value.split(",") if name.strip()]
@@ -555,8 +555,7 @@ def ad_tune(data: Path, categories: tuple[str, ...], run_dir: Path, out: Path, s
     results = document["results"]
     keys = [key for key in results[0]["settings"] if len({str(r["settings"][key]) for r in results}) > 1] \
         or list(results[0]["settings"])
-    posed = any(key in results[0]["settings"] for key in ("candidates", "pose_steps", "pose_rays", "pose_lr",
-                                                         "pose_decay"))
+    posed = any(key in results[0]["settings"] for key in POSE_KEYS)
 
     def pose_cells(result: dict[str, object]) -> tuple[str, ...]:
         pose = result["pose"]
