@@ -15,8 +15,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .ad.config import (BACKBONES, AdConfig, FieldConfig, PoseConfig, check_setting, config_from_settings,
-                        read_settings)
+from .ad.config import (BACKBONES, MAX_POSE_ERROR, TOLERANCE, AdConfig, FieldConfig, PoseConfig, check_setting,
+                        config_from_settings, read_settings)
 from .pipeline.config import resolve_config
 from .pipeline.run import build_dataset
 from .pipeline.summary import build_summary
@@ -531,10 +531,10 @@ def _ad_settings(ctx: click.Context, settings_file: Path | None, options: dict[s
                    "lists of values (default: two values each, the seed's and madgen's: 64 points); it may also "
                    "list candidates, pose_steps, pose_rays, pose_lr and pose_decay (each pose point estimates every "
                    "validation pose again).")
-@click.option("--tolerance", default=0.01, show_default=True, type=click.FloatRange(0.0, 1.0),
+@click.option("--tolerance", default=TOLERANCE, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="With several pose points: the cheapest whose best validation image AUROC is within this "
                    "of the best is chosen.")
-@click.option("--max-pose-error", default=2.0, show_default=True, type=click.FloatRange(0.0, 180.0),
+@click.option("--max-pose-error", default=MAX_POSE_ERROR, show_default=True, type=click.FloatRange(0.0, 180.0),
               help="With several pose points: the chosen one's median validation pose error (degrees) is at "
                    "most this (where the manifest has the true poses).")
 @click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)

@@ -51,7 +51,8 @@ from .. import __version__
 from ..dataset.atomic import write_bytes_atomic, write_json_atomic
 from ..errors import MadgenError
 from .anomaly import MAP_SIZE, _chw, gaussian_smooth
-from .config import AdConfig, check_setting, config_from_settings, default_settings
+from .config import (MAX_POSE_ERROR, TOLERANCE, AdConfig, check_setting, config_from_settings,
+                     default_settings)
 from .data import TestItem, load_mask, test_items
 from .device import resolve_device
 from .features import FeatureExtractor, aligned_distance
@@ -70,10 +71,6 @@ POSE_KEYS = ("candidates", "pose_steps", "pose_rays", "pose_lr", "pose_decay")
 SWEPT_KEYS = POSE_KEYS + GRID_KEYS
 #: A grid key listing pose points one by one (mappings of some of ``POSE_KEYS``) instead of combining lists.
 POSE_POINTS = "pose_points"
-#: A pose point whose best image AUROC is this close to the best counts as good as it.
-TOLERANCE = 0.01
-#: The largest median validation pose error (degrees) a chosen pose point may have.
-MAX_POSE_ERROR = 2.0
 DEFAULT_GRID: dict[str, list[Any]] = {
     "map_stages": [3, 5],
     "map_sigma": [2.0, 4.0],
