@@ -19,7 +19,8 @@ pytest.importorskip("efficientnet_lite_pytorch")
 from madgen.ad.anomaly import anomaly_map  # noqa: E402
 from madgen.ad.config import read_settings  # noqa: E402
 from madgen.ad.features import FeatureExtractor  # noqa: E402
-from madgen.ad.tune import DEFAULT_GRID, choose, combine, grid_points, image_parts, read_grid, tune  # noqa: E402
+from madgen.ad.tune import (DEFAULT_GRID, POSE_KEYS, choose, combine, grid_points, image_parts,  # noqa: E402
+                            read_grid, tune)
 from madgen.cli import main  # noqa: E402
 from madgen.errors import MadgenError  # noqa: E402
 
@@ -268,3 +269,15 @@ def test_tune_sweeps_pose_settings_on_the_validation_set(dataset: Path, tuned: t
     assert by_steps[0]["pose"]["work"] == 0 and by_steps[10]["pose"]["work"] == 10 * 1024
     chosen = read_settings(tmp_path / "chosen.yaml")
     assert chosen["pose_steps"] == document["chosen"]["settings"]["pose_steps"] and chosen["steps"] == 60
+
+
+def test_the_pose_defaults_are_the_validation_choice():
+    """The pose defaults are what 'madgen ad tune' chose on validation builds
+    (bench/settings/pose-val.yaml), so they cannot drift from the recorded choice."""
+    import yaml
+
+    from madgen.ad.config import default_settings
+
+    chosen = yaml.safe_load((Path(__file__).parent.parent / "bench" / "settings" / "pose-val.yaml").read_text())
+    defaults = default_settings()
+    assert {key: defaults[key] for key in POSE_KEYS} == {key: chosen[key] for key in POSE_KEYS}
