@@ -17,7 +17,7 @@ pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
 from madgen.ad.anomaly import anomaly_map  # noqa: E402
-from madgen.ad.config import read_settings  # noqa: E402
+from madgen.ad.config import default_settings, read_settings  # noqa: E402
 from madgen.ad.features import FeatureExtractor  # noqa: E402
 from madgen.ad.tune import (DEFAULT_GRID, POSE_KEYS, choose, combine, grid_points, image_parts,  # noqa: E402
                             read_grid, tune)
@@ -274,10 +274,6 @@ def test_tune_sweeps_pose_settings_on_the_validation_set(dataset: Path, tuned: t
 def test_the_pose_defaults_are_the_validation_choice():
     """The pose defaults are what 'madgen ad tune' chose on validation builds
     (bench/settings/pose-val.yaml), so they cannot drift from the recorded choice."""
-    import yaml
-
-    from madgen.ad.config import default_settings
-
-    chosen = yaml.safe_load((Path(__file__).parent.parent / "bench" / "settings" / "pose-val.yaml").read_text())
+    chosen = read_settings(Path(__file__).parent.parent / "bench" / "settings" / "pose-val.yaml")
     defaults = default_settings()
     assert {key: defaults[key] for key in POSE_KEYS} == {key: chosen[key] for key in POSE_KEYS}
