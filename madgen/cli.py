@@ -15,8 +15,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .ad.config import (BACKBONES, MAX_POSE_ERROR, TOLERANCE, AdConfig, FieldConfig, PoseConfig, check_setting,
-                        config_from_settings, read_settings)
+from .ad.config import (BACKBONES, MATCHES, MAX_POSE_ERROR, RETRIEVALS, TOLERANCE, AdConfig, FieldConfig, PoseConfig,
+                        check_setting, config_from_settings, read_settings)
 from .pipeline.config import resolve_config
 from .pipeline.run import build_dataset
 from .pipeline.summary import build_summary
@@ -443,9 +443,11 @@ def _threads() -> None:
 @click.option("--train-size", default=FieldConfig.train_size, show_default=True, help="Training image size (px).")
 @click.option("--smoothness", default=FieldConfig.smoothness, show_default=True,
               help="Weight of the field's colour smoothness (total-variation) prior; 0: off.")
-@click.option("--appearance", default=FieldConfig.appearance, show_default=True, type=click.Choice(["none", "gain"]),
+@click.option("--appearance", default=FieldConfig.appearance, show_default=True,
+              type=click.Choice(["none", "gain", "shading"]),
               help="gain: the field learns a per-channel gain for each training view beside its colour, so "
-                   "views under different light (photographs) do not blur its colour; renders are neutral.")
+                   "views under different light (photographs) do not blur its colour; shading: also each view's "
+                   "light direction (a second-order function of the surface normal); renders are neutral.")
 @click.option("--pose-steps", default=PoseConfig.steps, show_default=True, help="iNeRF steps per candidate.")
 @click.option("--candidates", default=PoseConfig.candidates, show_default=True, help="Retrieved poses refined.")
 @click.option("--pose-rays", default=PoseConfig.rays, show_default=True, help="Rays per iNeRF step.")
@@ -456,6 +458,10 @@ def _threads() -> None:
 @click.option("--pose-light", default=PoseConfig.light, show_default=True, type=click.Choice(["fixed", "gain"]),
               help="gain: pose refinement fits the test image's exposure and white balance (a per-channel "
                    "gain on the object) at every step, for photographs under changing light.")
+@click.option("--pose-retrieval", default=PoseConfig.retrieval, show_default=True, type=click.Choice(list(RETRIEVALS)),
+              help="What the coarse pose is retrieved from: the training views, or the field's renders from "
+                   "those cameras turned about the vertical in 15-degree steps (exposure-normalised, candidates "
+                   "30 degrees apart); for few training views under changing light.")
 @click.option("--backbone", default="lite0", show_default=True, type=click.Choice(list(BACKBONES)),
               help="Feature backbone (lite0: offline ImageNet weights; b4: needs --weights; none: RGB only).")
 @click.option("--weights", default=None, type=click.Path(dir_okay=False), help="Backbone weights file.")
@@ -471,9 +477,10 @@ def _threads() -> None:
               help="Weight of the squared RGB difference beside the feature distance (the seed's 1, which "
                    "'madgen ad tune' chose on validation builds; 30,000 weighs colour about as much as lite0's "
                    "features).")
-@click.option("--map-match", default=AdConfig.map_match, show_default=True, type=click.Choice(["none", "gain"]),
+@click.option("--map-match", default=AdConfig.map_match, show_default=True, type=click.Choice(list(MATCHES)),
               help="Give each reference's object the test image's exposure and white balance (gain: a "
-                   "per-channel gain and offset, fitted robustly) before comparing; for photographs.")
+                   "per-channel gain and offset, fitted robustly) or its light (shading: that gain times a "
+                   "second-order function of the surface normal) before comparing; for photographs.")
 @click.option("--map-radius", default=AdConfig.map_radius, show_default=True,
               help="Each stage's distance is the smallest within this many of its cells (the seed: 0).")
 @click.option("--seed", default=0, show_default=True, help="Seed.")

@@ -47,8 +47,6 @@ def gaussian_smooth(values: np.ndarray, sigma: float = SIGMA) -> np.ndarray:
                             borderType=cv2.BORDER_REFLECT)
 
 
-#: ``match`` choices: none, or a per-channel gain and offset (see :func:`match_colour`).
-MATCHES = ("none", "gain")
 #: Bounds of a fitted gain; pixels eroded from the reference's outline before the fit.
 GAIN_RANGE = (0.25, 4.0)
 MATCH_ERODE = 3

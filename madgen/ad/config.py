@@ -62,10 +62,16 @@ class PoseConfig:
     size: int = 64
     seed: int = 0
     light: str = "fixed"
+    #: what retrieval compares the test image with (``RETRIEVALS``)
+    retrieval: str = "views"
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-serialisable form."""
-        return asdict(self)
+        """JSON-serialisable form (``retrieval`` only when not ``views``, so that configs and
+        scores recorded before it existed keep their keys)."""
+        values = asdict(self)
+        if values["retrieval"] == "views":
+            del values["retrieval"]
+        return values
 
 
 @dataclass(frozen=True)
@@ -137,18 +143,28 @@ class AdConfig:
 
 #: name -> (kind, low, high); kinds: int, float, bool, str (``weights``: a path or null), and a
 #: tuple of choices.
+#: ``map_match`` choices: the references as they are, a per-channel gain and offset
+#: (:func:`madgen.ad.anomaly.match_colour`), or relit in their normals (:mod:`madgen.ad.shading`).
+MATCHES = ("none", "gain", "shading")
+#: ``pose_retrieval`` choices: the training views (as on disk, laid on white), or the field's
+#: renders from every training view's camera turned about the vertical axis in 15-degree steps,
+#: compared with exposure-normalised colour, the candidates at least ``SPREAD_DEG`` apart
+#: (:func:`madgen.ad.pose.render_bank`).
+RETRIEVALS = ("views", "renders")
+
 SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "steps": (int, 1, None),
     "resolution": (int, 16, 512),
     "train_size": (int, 16, 1024),
     "smoothness": (float, 0.0, None),
-    "appearance": (("none", "gain"), None, None),
+    "appearance": (("none", "gain", "shading"), None, None),
     "pose_steps": (int, 0, None),
     "candidates": (int, 1, None),
     "pose_rays": (int, 16, None),
     "pose_lr": (float, 1e-6, 1.0),
     "pose_decay": (float, 1e-12, 1.0),
     "pose_light": (("fixed", "gain"), None, None),
+    "pose_retrieval": (RETRIEVALS, None, None),
     "backbone": (BACKBONES, None, None),
     "weights": (str, None, None),
     "baseline": (bool, None, None),
@@ -157,7 +173,7 @@ SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "map_views": (int, 0, 16),
     "map_radius": (int, 0, 4),
     "map_rgb_weight": (float, 0.0, 1e7),
-    "map_match": (("none", "gain"), None, None),
+    "map_match": (MATCHES, None, None),
     "seed": (int, None, None),
 }
 PROVENANCE_KEY = "tuned"
@@ -169,6 +185,7 @@ def default_settings() -> dict[str, Any]:
     return {"steps": field.steps, "resolution": field.resolution, "train_size": field.train_size,
             "smoothness": field.smoothness, "appearance": field.appearance, "pose_steps": pose.steps, "candidates": pose.candidates,
             "pose_rays": pose.rays, "pose_lr": pose.lr, "pose_decay": pose.decay, "pose_light": pose.light,
+            "pose_retrieval": pose.retrieval,
             "backbone": base.backbone, "weights": base.weights, "baseline": base.baseline,
             "map_stages": base.map_stages, "map_sigma": base.map_sigma, "map_views": base.map_views,
             "map_radius": base.map_radius, "map_rgb_weight": base.map_rgb_weight, "map_match": base.map_match, "seed": field.seed}
@@ -242,7 +259,7 @@ def config_from_settings(data: str, category: str, settings: Mapping[str, Any],
                                 smoothness=values["smoothness"], appearance=values["appearance"]),
                     PoseConfig(candidates=values["candidates"], steps=values["pose_steps"], rays=values["pose_rays"],
                                lr=values["pose_lr"], decay=values["pose_decay"], seed=values["seed"],
-                               light=values["pose_light"]),
+                               light=values["pose_light"], retrieval=values["pose_retrieval"]),
                     values["backbone"], values["weights"], values["baseline"], map_stages=values["map_stages"],
                     map_sigma=values["map_sigma"], map_views=values["map_views"], map_radius=values["map_radius"],
                     map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"], test_data=test_data)

@@ -41,6 +41,53 @@ def retrieve(test_thumb: np.ndarray, test_shape: np.ndarray, train_thumbs: np.nd
     return np.argsort(colour + shape, kind="stable")[:count]
 
 
+#: ``retrieval="renders"``: the bank turns each training camera about the vertical (world Z) axis
+#: in steps of this many degrees; retrieved candidates are at least ``SPREAD_DEG`` apart.
+BANK_STEP_DEG = 15.0
+SPREAD_DEG = 30.0
+
+
+def bank_poses(train_poses: np.ndarray, step_deg: float = BANK_STEP_DEG) -> np.ndarray:
+    """Camera-to-world poses (N * 360/step, 4, 4): every training pose turned about the world's
+    vertical (Z) axis through the origin, the rig's centre, in ``step_deg`` steps (the turn by 0
+    first, so the training poses lead)."""
+    turns = []
+    for angle in np.radians(np.arange(0.0, 360.0, step_deg)):
+        c, s = np.cos(angle), np.sin(angle)
+        turn = np.eye(4)
+        turn[:2, :2] = [[c, -s], [s, c]]
+        turns.append(np.einsum("ij,njk->nik", turn, np.asarray(train_poses, np.float64)))
+    return np.concatenate(turns)
+
+
+def normalised_colour(thumbs: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+    """Thumbnails (N, T, T, 3) on white with their object's colour (coverage ``shapes`` N x T x T)
+    divided per channel by its mean over the object, so exposure and white balance drop out."""
+    weight = np.asarray(shapes, np.float64)[..., None]
+    mean = (thumbs * weight).sum(axis=(1, 2)) / np.maximum(weight.sum(axis=(1, 2)), 1e-6)
+    return (thumbs / np.maximum(mean[:, None, None, :], 1e-3)) * weight + (1 - weight)
+
+
+def retrieve_spread(test_thumb: np.ndarray, test_shape: np.ndarray, thumbs: np.ndarray, shapes: np.ndarray,
+                    poses: np.ndarray, count: int, spread_deg: float = SPREAD_DEG) -> np.ndarray:
+    """Indexes of ``count`` poses of a render bank closest to the test thumbnail (colour
+    normalised as :func:`normalised_colour`, plus silhouette), each at least ``spread_deg`` from
+    those chosen before it, so several candidates are distinct hypotheses (a front-back flip of
+    a near-symmetric toy among them) rather than neighbours of one."""
+    test = normalised_colour(test_thumb[None], test_shape[None])[0]
+    colour = ((normalised_colour(thumbs, shapes) - test[None]) ** 2).mean(axis=(1, 2, 3))
+    shape = ((shapes >= 0.5) != (test_shape[None] >= 0.5)).mean(axis=(1, 2))
+    chosen: list[int] = []
+    limit = np.cos(np.radians(spread_deg))
+    for index in np.argsort(colour + shape, kind="stable"):
+        rotation = poses[index][:3, :3]
+        if all((np.trace(poses[other][:3, :3].T @ rotation) - 1) / 2 < limit for other in chosen):
+            chosen.append(int(index))
+            if len(chosen) == count:
+                break
+    return np.array(chosen, np.int64)
+
+
 @dataclass
 class PoseResult:
     """The refined camera-to-world pose, its photometric loss, and the retrieved training view."""
@@ -125,11 +172,17 @@ def estimate_pose(field: VoxelField, image: np.ndarray, foreground: np.ndarray, 
                   train_shapes: np.ndarray, train_poses: np.ndarray, camera_angle_x: float,
                   config: PoseConfig) -> PoseResult:
     """Retrieve, refine every candidate, keep the best (``image`` on white and its ``foreground``
-    coverage at ``config.size``; the training views' thumbnails and silhouette thumbnails)."""
+    coverage at ``config.size``; the thumbnails, silhouette thumbnails and poses retrieved from:
+    the training views', or with ``retrieval="renders"`` a render bank's, see :func:`bank_poses`;
+    ``start_index`` indexes those)."""
     test_thumb = thumbnails(image[None], config.thumbnail)[0]
     test_shape = thumbnails(np.asarray(foreground, np.float32)[None], config.thumbnail)[0]
+    if config.retrieval == "renders":
+        found = retrieve_spread(test_thumb, test_shape, train_thumbs, train_shapes, train_poses, config.candidates)
+    else:
+        found = retrieve(test_thumb, test_shape, train_thumbs, train_shapes, config.candidates)
     best: PoseResult | None = None
-    for index in retrieve(test_thumb, test_shape, train_thumbs, train_shapes, config.candidates):
+    for index in found:
         pose, loss = refine(field, image, train_poses[index], camera_angle_x, config, np.asarray(foreground) >= 0.5)
         if best is None or loss < best.loss:
             best = PoseResult(pose, loss, int(index))

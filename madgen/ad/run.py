@@ -22,7 +22,7 @@ import csv
 import io
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field as dataclass_field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -44,8 +44,9 @@ from .field import VoxelField
 from .foreground import composite_on_white, segment
 from .metrics import PixelMetrics, auroc
 from .patchcore import PatchCore
-from .pose import PoseResult, estimate_pose, nearest_views, refine, rotation_error_deg, thumbnails, translation_error
+from .pose import PoseResult, bank_poses, estimate_pose, nearest_views, refine, rotation_error_deg, thumbnails, translation_error
 from .rays import pixel_directions, world_rays
+from .shading import match_shading, normals_from_distance
 from .slices import attribute_slices, image_attributes, read_manifest_records, slices_markdown
 from .train import fit_field
 
@@ -170,17 +171,37 @@ def render_image(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x
 def render_with_opacity(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x: float,
                         chunk: int = 16384) -> tuple[np.ndarray, np.ndarray]:
     """The field's image (size, size, 3) on white and its opacity (size, size) at ``pose``."""
+    image, opacity, _ = _render(field_, pose, size, camera_angle_x, chunk, False)
+    return image, opacity
+
+
+def render_with_normals(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x: float,
+                        chunk: int = 16384) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As :func:`render_with_opacity`, and the surface's camera-frame normals (size, size, 3)."""
+    image, opacity, distance = _render(field_, pose, size, camera_angle_x, chunk, True)
+    assert distance is not None
+    return image, opacity, normals_from_distance(distance, opacity, camera_angle_x)
+
+
+def _render(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x: float, chunk: int,
+            surface: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     device = field_.low.device
     directions = pixel_directions(size, camera_angle_x, device=device)
     origins, world = world_rays(torch.tensor(pose, dtype=torch.float32, device=device), directions)
-    colours, opacities = [], []
+    colours, opacities, distances = [], [], []
     with torch.no_grad():
         for i in range(0, len(world), chunk):
-            rgb, opacity = field_.render(origins[i:i + chunk], world[i:i + chunk])
+            if surface:
+                rgb, opacity, distance = field_.render_surface(origins[i:i + chunk], world[i:i + chunk])
+                distances.append(distance)
+            else:
+                rgb, opacity = field_.render(origins[i:i + chunk], world[i:i + chunk])
             colours.append(rgb)
             opacities.append(opacity)
     image = torch.cat(colours).reshape(size, size, 3).clamp(0, 1).cpu().numpy()
-    return image, torch.cat(opacities).reshape(size, size).clamp(0, 1).cpu().numpy()
+    opacity_map = torch.cat(opacities).reshape(size, size).clamp(0, 1).cpu().numpy()
+    distance_map = torch.cat(distances).reshape(size, size).cpu().numpy().astype(np.float64) if surface else None
+    return image, opacity_map, distance_map
 
 
 def _npz_bytes(**arrays: Any) -> bytes:
@@ -203,15 +224,37 @@ class References:
     thumbs: np.ndarray
     shapes: np.ndarray
     views_224: TrainingViews | None
+    _normals: dict[int, np.ndarray] = dataclass_field(default_factory=dict)
+
+    def view_normals(self, field_: VoxelField, index: int) -> np.ndarray:
+        """The field's camera-frame surface normals at training view ``index``'s pose, 224 px
+        (rendered once per view, then kept)."""
+        if index not in self._normals:
+            self._normals[index] = render_with_normals(field_, self.views.poses[index], MAP_SIZE,
+                                                       self.views.camera_angle_x)[2]
+        return self._normals[index]
+
+    #: the poses retrieval chooses from (the training views' own, or a render bank's)
+    poses: np.ndarray | None = None
 
     @classmethod
-    def load(cls, folder: Path, config: AdConfig, with_224: bool, forbid: tuple[Path, ...] = ()) -> "References":
-        """Read ``folder``'s training views for scoring with ``config``."""
+    def load(cls, folder: Path, config: AdConfig, with_224: bool, forbid: tuple[Path, ...] = (),
+             field_: VoxelField | None = None) -> "References":
+        """Read ``folder``'s training views for scoring with ``config`` (and, with
+        ``pose.retrieval`` renders, render ``field_``'s retrieval bank)."""
         views = load_training(folder, config.pose.size, digest=False, forbid=forbid)
         assert views.masks is not None
         views_224 = load_training(folder, MAP_SIZE, digest=False, forbid=forbid) if with_224 else None
+        if config.pose.retrieval == "renders":
+            if field_ is None:
+                raise ValueError("pose retrieval from renders needs the field")
+            poses = bank_poses(views.poses)
+            rendered = [render_with_opacity(field_, pose, config.pose.size, views.camera_angle_x) for pose in poses]
+            return cls(views, thumbnails(np.stack([r[0] for r in rendered]), config.pose.thumbnail),
+                       thumbnails(np.stack([r[1] for r in rendered]), config.pose.thumbnail), views_224,
+                       poses=poses)
         return cls(views, thumbnails(views.images, config.pose.thumbnail),
-                   thumbnails(views.masks, config.pose.thumbnail), views_224)
+                   thumbnails(views.masks, config.pose.thumbnail), views_224, poses=views.poses)
 
 
 def _resize(array: np.ndarray, size: int) -> np.ndarray:
@@ -232,12 +275,25 @@ class Stopwatch:
         self._last = now
 
 
+@dataclass
+class Referenced:
+    """A test image with what its anomaly map compares it to: the estimated pose, the image at
+    224 px, the references (the field's render at that pose, then the nearest training views),
+    those views' indexes, each reference's object opacity, and, where asked for, each
+    reference's camera-frame surface normals (for ``map_match`` shading)."""
+
+    estimate: PoseResult
+    observed: np.ndarray
+    references: list[np.ndarray]
+    neighbours: np.ndarray
+    opacities: list[np.ndarray]
+    normals: list[np.ndarray] | None = None
+
+
 def pose_and_references(field_: VoxelField, image: Path, refs: References, config: AdConfig,
-                        view_count: int, clock: Stopwatch | None = None) -> tuple[PoseResult, np.ndarray, list[np.ndarray], np.ndarray,
-                                                  list[np.ndarray]]:
-    """A test image's estimated pose, the image at 224 px, its references (the field's render at
-    that pose, then the ``view_count`` training views nearest to it), those views' indexes and the
-    references' object opacities (for :func:`matched_references`).
+                        view_count: int, clock: Stopwatch | None = None, normals: bool = False) -> Referenced:
+    """A test image's estimated pose and its references, with ``view_count`` training views
+    nearest to the pose (and their normals with ``normals``; see :class:`Referenced`).
 
     A test image on the training views' plain background (MAD-Sim's white) is used as it is. On
     any other background (a bench, a backdrop) the object is segmented (GrabCut, then again
@@ -257,40 +313,55 @@ def pose_and_references(field_: VoxelField, image: Path, refs: References, confi
         else:
             foreground = (rule.foreground(small) if rule is not None else np.ones(small.shape[:2], bool))
         foreground = foreground.astype(np.float32)
-        estimate = estimate_pose(field_, small, foreground, refs.thumbs, refs.shapes, views.poses,
+        estimate = estimate_pose(field_, small, foreground, refs.thumbs, refs.shapes, refs.poses,
                                  views.camera_angle_x, config.pose)
     else:
         coverage = _resize(segment(observed).astype(np.float32), config.pose.size)
         estimate = estimate_pose(field_, composite_on_white(small, coverage), coverage, refs.thumbs, refs.shapes,
-                                 views.poses, views.camera_angle_x, config.pose)
+                                 refs.poses, views.camera_angle_x, config.pose)
         _, opacity = render_with_opacity(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
         coverage = _resize(segment(observed, opacity >= 0.5).astype(np.float32), config.pose.size)
         pose, loss = refine(field_, composite_on_white(small, coverage), estimate.pose, views.camera_angle_x,
                             config.pose, coverage >= 0.5)
         estimate = PoseResult(pose, loss, estimate.start_index)
     clock.lap("pose")
-    reference, opacity = render_with_opacity(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
+    surfaces: list[np.ndarray] | None = None
+    if normals:
+        reference, opacity, surface = render_with_normals(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
+        surfaces = [surface]
+    else:
+        reference, opacity = render_with_opacity(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
     clock.lap("render")
     neighbours = nearest_views(estimate.pose, views.poses, view_count)
     others = [refs.views_224.images[i] for i in neighbours] if refs.views_224 is not None else []
     opacities = [opacity] + ([refs.views_224.masks[i] for i in neighbours]  # type: ignore[index]
                              if refs.views_224 is not None and refs.views_224.masks is not None
                              else [np.ones(opacity.shape, np.float32)] * len(others))
+    if surfaces is not None:
+        surfaces += [refs.view_normals(field_, int(i)) for i in neighbours[:len(others)]]
+        clock.lap("render")
     if not plain:
         assert refs.views_224 is None or refs.views_224.masks is not None
         behind = observed - 1.0  # the test image's background, as a change from white
         reference = reference + (1.0 - opacity)[..., None] * behind
         others = [view + (1.0 - refs.views_224.masks[i])[..., None] * behind  # type: ignore[union-attr]
                   for view, i in zip(others, neighbours)]
-    return estimate, observed, [reference] + others, neighbours, opacities
+    return Referenced(estimate, observed, [reference] + others, neighbours, opacities, surfaces)
 
 
-def matched_references(observed: np.ndarray, references: list[np.ndarray], opacities: list[np.ndarray],
-                       match: str) -> list[np.ndarray]:
-    """The references the map compares ``observed`` with: as they are (``match`` none), or each
-    object given the test image's exposure and white balance (gain; :func:`anomaly.match_colour`)."""
+def matched_references(referenced: Referenced, match: str) -> list[np.ndarray]:
+    """The references the map compares the test image with: as they are (``match`` none), each
+    object given the test image's exposure and white balance (gain; :func:`anomaly.match_colour`),
+    or relit to it in its surface normals (shading; :func:`shading.match_shading`, which needs
+    the normals)."""
+    observed, references, opacities = referenced.observed, referenced.references, referenced.opacities
     if match == "none":
         return references
+    if match == "shading":
+        if referenced.normals is None:
+            raise ValueError("map_match shading needs the references' normals (pose_and_references(normals=True))")
+        return [match_shading(reference, opacity, normals, observed)
+                for reference, opacity, normals in zip(references, opacities, referenced.normals)]
     return [match_colour(reference, opacity, observed) for reference, opacity in zip(references, opacities)]
 
 
@@ -318,7 +389,7 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
     seconds: list[float] = []
     if todo:
         extractor = FeatureExtractor(config.backbone, config.weights, where)
-        refs = References.load(config.folder, config, bool(config.map_views or config.baseline))
+        refs = References.load(config.folder, config, bool(config.map_views or config.baseline), field_=field_)
         baseline = None
         if config.baseline and extractor.model is not None:
             assert refs.views_224 is not None  # the baseline learns the views as they are on disk
@@ -326,9 +397,10 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
         for number, item in enumerate(todo):
             began = time.perf_counter()
             clock = Stopwatch()
-            estimate, observed, references, neighbours, opacities = pose_and_references(
-                field_, item.image, refs, config, config.map_views, clock)
-            references = matched_references(observed, references, opacities, config.map_match)
+            referenced = pose_and_references(field_, item.image, refs, config, config.map_views, clock,
+                                             normals=config.map_match == "shading")
+            estimate, observed, neighbours = referenced.estimate, referenced.observed, referenced.neighbours
+            references = matched_references(referenced, config.map_match)
             reference = references[0]
             values = anomaly_map(extractor, observed, references, config.map_stages, config.map_sigma,
                                  config.map_radius, config.map_rgb_weight)

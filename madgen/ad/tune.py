@@ -251,18 +251,19 @@ def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str,
     field_ = load_field(run / "field.pt", where)
     extractor = FeatureExtractor(config.backbone, config.weights, where)
     most_views = max(grid["map_views"])
-    refs = References.load(folder, config, bool(most_views), forbid)
+    refs = References.load(folder, config, bool(most_views), forbid, field_)
     truths = _true_poses(folder, items)
     parts, errors, clock = [], [], Stopwatch()
     for item in items:
-        estimate, observed, references, _, opacities = pose_and_references(field_, item.image, refs, config,
-                                                                           most_views, clock)
+        referenced = pose_and_references(field_, item.image, refs, config, most_views, clock,
+                                         normals="shading" in grid["map_match"])
+        estimate, observed = referenced.estimate, referenced.observed
         if item.key in truths:
             errors.append(rotation_error_deg(estimate.pose, truths[item.key]))
         mask = load_mask(item.mask, (MAP_SIZE, MAP_SIZE))
         stages = max(grid["map_stages"])
         features = extractor(_chw(observed).to(extractor.device)[None], stages)
-        by_match = {match: image_parts(extractor, observed, matched_references(observed, references, opacities, match),
+        by_match = {match: image_parts(extractor, observed, matched_references(referenced, match),
                                        stages, sorted(set(grid["map_radius"])), item.split, mask, features)
                     for match in dict.fromkeys(grid["map_match"])}
         parts.append(MatchedParts(item.split, by_match, (observed * 255).astype(np.uint8), mask))
