@@ -443,11 +443,9 @@ def _threads() -> None:
 @click.option("--train-size", default=FieldConfig.train_size, show_default=True, help="Training image size (px).")
 @click.option("--smoothness", default=FieldConfig.smoothness, show_default=True,
               help="Weight of the field's colour smoothness (total-variation) prior; 0: off.")
-@click.option("--appearance", default=FieldConfig.appearance, show_default=True,
-              type=click.Choice(["none", "gain", "shading"]),
+@click.option("--appearance", default=FieldConfig.appearance, show_default=True, type=click.Choice(["none", "gain"]),
               help="gain: the field learns a per-channel gain for each training view beside its colour, so "
-                   "views under different light (photographs) do not blur its colour; shading: also each view's "
-                   "light direction (a second-order function of the surface normal); renders are neutral.")
+                   "views under different light (photographs) do not blur its colour; renders are neutral.")
 @click.option("--pose-steps", default=PoseConfig.steps, show_default=True, help="iNeRF steps per candidate.")
 @click.option("--candidates", default=PoseConfig.candidates, show_default=True, help="Retrieved poses refined.")
 @click.option("--pose-rays", default=PoseConfig.rays, show_default=True, help="Rays per iNeRF step.")
@@ -479,8 +477,7 @@ def _threads() -> None:
                    "features).")
 @click.option("--map-match", default=AdConfig.map_match, show_default=True, type=click.Choice(list(MATCHES)),
               help="Give each reference's object the test image's exposure and white balance (gain: a "
-                   "per-channel gain and offset, fitted robustly) or its light (shading: that gain times a "
-                   "second-order function of the surface normal) before comparing; for photographs.")
+                   "per-channel gain and offset, fitted robustly) before comparing; for photographs.")
 @click.option("--map-radius", default=AdConfig.map_radius, show_default=True,
               help="Each stage's distance is the smallest within this many of its cells (the seed: 0).")
 @click.option("--seed", default=0, show_default=True, help="Seed.")

@@ -338,32 +338,6 @@ def test_per_view_gains_keep_the_colour_of_views_under_different_light(trained) 
     assert results["gain"][1] < results["none"][1], results
 
 
-def test_per_view_shading_fits_views_lit_from_different_directions(trained) -> None:
-    """Views each lit from its own direction (faces brighter or darker by how they turn to that
-    view's light, as in photographs): with ``appearance="shading"`` the field also fits each
-    view's shading in the surface normal and matches the views better than with gains alone."""
-    views, _, _ = trained
-    rng = np.random.default_rng(5)
-    lit_images = []
-    for number, pose in enumerate(views.poses.astype(np.float64)):
-        normals = _true_normals(pose, SIZE) @ pose[:3, :3].T  # camera frame to world
-        light = rng.normal(size=3)
-        light /= np.linalg.norm(light)
-        shade = 0.55 + 0.45 * np.clip(normals @ light, -1, 1)
-        on_object = views.masks[number] >= 0.5
-        lit_images.append(np.where(on_object[..., None], views.images[number] * shade[..., None], views.images[number]))
-    lit = TrainingViews(np.stack(lit_images).astype(np.float32), views.poses, views.camera_angle_x, [])
-    psnr = {}
-    for appearance in ("gain", "shading"):
-        torch.manual_seed(0)
-        _, stats = fit_field(lit, FieldConfig(resolution=48, train_size=SIZE, steps=300, batch_rays=2048,
-                                              smoothness=0.0, appearance=appearance))
-        psnr[appearance] = stats["train_psnr"]
-        if appearance == "shading":
-            assert stats["view_shading_max"] > 0.05
-    assert psnr["shading"] > psnr["gain"] + 0.5, psnr
-
-
 def _views_folder(tmp_path, background, toy=(40, 60, 200), silhouettes=False, count=3):
     """A folder of ``count`` 32-px training views: a toy square on ``background`` (an RGB level or
     an array), optionally with its silhouettes under object_masks/."""
@@ -424,61 +398,3 @@ def test_a_plain_grey_background_is_learned_and_laid_on_white(tmp_path) -> None:
     assert views.mask_source == "background" and views.raw is not None
     assert views.silhouettes[:, 10:22, 10:22].all() and not views.silhouettes[:, :10].any()
     assert (views.images[:, :10] == 1.0).all()
-
-
-def _true_normals(pose: np.ndarray, size: int) -> np.ndarray:
-    """The camera-frame normal of the box face each pixel sees (zero where none)."""
-    directions = pixel_directions(size, ANGLE).numpy().astype(np.float64) @ pose[:3, :3].T
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    origin = pose[:3, 3]
-    best = np.full(len(directions), np.inf)
-    normals = np.zeros((len(directions), 3))
-    for low, high, _ in BOXES:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t0, t1 = (low - origin) / directions, (high - origin) / directions
-        entering = np.minimum(t0, t1)
-        near = np.nanmax(entering, axis=1)
-        far = np.nanmin(np.maximum(t0, t1), axis=1)
-        hit = (far >= near) & (near > 0) & (near < best)
-        best[hit] = near[hit]
-        axis = np.nanargmax(entering, axis=1)
-        face = np.zeros((len(directions), 3))
-        face[np.arange(len(directions)), axis] = -np.sign(directions[np.arange(len(directions)), axis])
-        normals[hit] = face[hit]
-    return (normals @ pose[:3, :3]).reshape(size, size, 3)  # world to camera frame
-
-
-def test_normals_from_the_fields_surface_are_the_faces_normals() -> None:
-    """``render_with_normals``: the field's surface distance gives each pixel the normal of the
-    face it sees (camera frame), within a few degrees away from edges. The field is the boxes
-    themselves (dense voxels inside, at 64^3), so the test is of the surface and the normals, not
-    of training."""
-    import cv2
-
-    from madgen.ad.field import VoxelField
-    from madgen.ad.run import render_with_normals
-
-    low, high, resolution = np.full(3, -1.0), np.full(3, 1.0), 64
-    centres = np.stack(np.meshgrid(*[np.linspace(-1, 1, resolution)] * 3, indexing="ij"), -1)
-    inside = np.zeros(centres.shape[:3], bool)
-    for box_low, box_high, _ in BOXES:
-        inside |= np.all((centres >= box_low) & (centres <= box_high), axis=-1)
-    field = VoxelField(low, high, inside)
-    with torch.no_grad():
-        support = field.slots.reshape(inside.shape) < len(field.values)
-        field.values[:, 0] = torch.from_numpy(np.where(inside[support], 30.0, -10.0)).float()
-    size = 128
-    for seed in (4, 9):
-        pose = sample_test_poses(1, seed=seed)[0].camera_to_world
-        _, opacity, normals = render_with_normals(field, pose, size, ANGLE)
-        truth = _true_normals(pose, size)
-        # pixels two or more away from a change of face or the outline
-        face_id = np.round(truth * 2).astype(int) @ np.array([25, 5, 1])
-        edges = np.zeros(face_id.shape, np.uint8)
-        edges[:, 1:] |= (face_id[:, 1:] != face_id[:, :-1]).astype(np.uint8)
-        edges[1:] |= (face_id[1:] != face_id[:-1]).astype(np.uint8)
-        interior = (cv2.dilate(edges, np.ones((5, 5), np.uint8)) == 0) & (np.abs(truth).sum(-1) > 0) & (opacity > 0.9)
-        assert interior.sum() > 500, interior.sum()
-        angle = np.degrees(np.arccos(np.clip((normals * truth).sum(-1), -1, 1)))[interior]
-        assert np.median(angle) < 3 and np.mean(angle < 15) > 0.9, (np.median(angle), np.mean(angle < 15))
-        assert np.all(normals[opacity < 0.5] == 0)

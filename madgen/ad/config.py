@@ -97,7 +97,7 @@ class AdConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (``test_data`` only when set, so configs written before it
         existed read back equal)."""
-        values = asdict(self) | {"field": self.field.to_dict()}
+        values = asdict(self) | {"field": self.field.to_dict(), "pose": self.pose.to_dict()}
         if values["test_data"] is None:
             del values["test_data"]
         return values
@@ -143,9 +143,9 @@ class AdConfig:
 
 #: name -> (kind, low, high); kinds: int, float, bool, str (``weights``: a path or null), and a
 #: tuple of choices.
-#: ``map_match`` choices: the references as they are, a per-channel gain and offset
-#: (:func:`madgen.ad.anomaly.match_colour`), or relit in their normals (:mod:`madgen.ad.shading`).
-MATCHES = ("none", "gain", "shading")
+#: ``map_match`` choices: the references as they are, or a per-channel gain and offset
+#: (:func:`madgen.ad.anomaly.match_colour`).
+MATCHES = ("none", "gain")
 #: ``pose_retrieval`` choices: the training views (as on disk, laid on white), or the field's
 #: renders from every training view's camera turned about the vertical axis in 15-degree steps,
 #: compared with exposure-normalised colour, the candidates at least ``SPREAD_DEG`` apart
@@ -157,7 +157,7 @@ SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "resolution": (int, 16, 512),
     "train_size": (int, 16, 1024),
     "smoothness": (float, 0.0, None),
-    "appearance": (("none", "gain", "shading"), None, None),
+    "appearance": (("none", "gain"), None, None),
     "pose_steps": (int, 0, None),
     "candidates": (int, 1, None),
     "pose_rays": (int, 16, None),

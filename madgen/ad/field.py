@@ -258,26 +258,9 @@ class VoxelField(torch.nn.Module):
     def composite(self, origins: torch.Tensor, directions: torch.Tensor, ray_index: torch.Tensor,
                   t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Composite front to back the samples (``ray_index`` ascending, ``t`` ascending per ray)."""
-        rgb, opacity, _ = self._composite(origins, directions, ray_index, t, False)
-        return rgb, opacity
-
-    def render_surface(self, origins: torch.Tensor, directions: torch.Tensor
-                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """As :meth:`render`, and each ray's distance to the surface (R,): where its opacity
-        reaches one half (linear within the sample's step), or its last sample where it never
-        does (0 where the ray meets nothing). The median rather than the weights' mean, which a
-        soft surface seen at a slant pulls towards the camera."""
-        ray_index, t = self.sample(origins, directions)
-        rgb, opacity, distance = self._composite(origins, directions, ray_index, t, True)
-        assert distance is not None
-        return rgb, opacity, distance
-
-    def _composite(self, origins: torch.Tensor, directions: torch.Tensor, ray_index: torch.Tensor,
-                   t: torch.Tensor, with_distance: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         rays = origins.shape[0]
         if ray_index.numel() == 0:
-            return (torch.ones(rays, 3, device=origins.device), torch.zeros(rays, device=origins.device),
-                    torch.zeros(rays, device=origins.device) if with_distance else None)
+            return torch.ones(rays, 3, device=origins.device), torch.zeros(rays, device=origins.device)
         points = origins[ray_index] + directions[ray_index] * t[:, None]
         sigma, colour = self.query(points)
         log_clear = -sigma * self.step
@@ -293,19 +276,7 @@ class VoxelField(torch.nn.Module):
         weights = transmittance * (1 - torch.exp(log_clear))
         rgb = torch.zeros(rays, 3, device=origins.device).index_add(0, ray_index, weights[:, None] * colour)
         opacity = torch.zeros(rays, device=origins.device).index_add(0, ray_index, weights)
-        distance = None
-        if with_distance:  # where the ray's opacity reaches one half, linear within its sample's step
-            before, after = 1 - transmittance, 1 - transmittance * torch.exp(log_clear)
-            crossed = after >= 0.5
-            last = torch.cat([starts[1:], starts.new_ones(1)])
-            crossed |= last
-            fraction = ((0.5 - before) / (after - before).clamp_min(1e-9)).clamp(0, 1)
-            fraction = torch.where(after >= 0.5, fraction, torch.full_like(fraction, 0.5))
-            at = t + (fraction - 0.5) * self.step
-            distance = torch.full((rays,), float("inf"), device=origins.device)
-            distance = distance.scatter_reduce(0, ray_index[crossed], at[crossed], reduce="amin")
-            distance = torch.where(torch.isinf(distance), torch.zeros_like(distance), distance)
-        return rgb + (1 - opacity[:, None]), opacity, distance
+        return rgb + (1 - opacity[:, None]), opacity
 
 
 class PackedSamples:

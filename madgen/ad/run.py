@@ -22,7 +22,7 @@ import csv
 import io
 import json
 import time
-from dataclasses import asdict, dataclass, field as dataclass_field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -44,9 +44,9 @@ from .field import VoxelField
 from .foreground import composite_on_white, segment
 from .metrics import PixelMetrics, auroc
 from .patchcore import PatchCore
-from .pose import PoseResult, bank_poses, estimate_pose, nearest_views, refine, rotation_error_deg, thumbnails, translation_error
+from .pose import (PoseResult, bank_poses, estimate_pose, nearest_views, refine, rotation_error_deg, thumbnails,
+                   translation_error)
 from .rays import pixel_directions, world_rays
-from .shading import match_shading, normals_from_distance
 from .slices import attribute_slices, image_attributes, read_manifest_records, slices_markdown
 from .train import fit_field
 
@@ -171,37 +171,17 @@ def render_image(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x
 def render_with_opacity(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x: float,
                         chunk: int = 16384) -> tuple[np.ndarray, np.ndarray]:
     """The field's image (size, size, 3) on white and its opacity (size, size) at ``pose``."""
-    image, opacity, _ = _render(field_, pose, size, camera_angle_x, chunk, False)
-    return image, opacity
-
-
-def render_with_normals(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x: float,
-                        chunk: int = 16384) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """As :func:`render_with_opacity`, and the surface's camera-frame normals (size, size, 3)."""
-    image, opacity, distance = _render(field_, pose, size, camera_angle_x, chunk, True)
-    assert distance is not None
-    return image, opacity, normals_from_distance(distance, opacity, camera_angle_x)
-
-
-def _render(field_: VoxelField, pose: np.ndarray, size: int, camera_angle_x: float, chunk: int,
-            surface: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     device = field_.low.device
     directions = pixel_directions(size, camera_angle_x, device=device)
     origins, world = world_rays(torch.tensor(pose, dtype=torch.float32, device=device), directions)
-    colours, opacities, distances = [], [], []
+    colours, opacities = [], []
     with torch.no_grad():
         for i in range(0, len(world), chunk):
-            if surface:
-                rgb, opacity, distance = field_.render_surface(origins[i:i + chunk], world[i:i + chunk])
-                distances.append(distance)
-            else:
-                rgb, opacity = field_.render(origins[i:i + chunk], world[i:i + chunk])
+            rgb, opacity = field_.render(origins[i:i + chunk], world[i:i + chunk])
             colours.append(rgb)
             opacities.append(opacity)
     image = torch.cat(colours).reshape(size, size, 3).clamp(0, 1).cpu().numpy()
-    opacity_map = torch.cat(opacities).reshape(size, size).clamp(0, 1).cpu().numpy()
-    distance_map = torch.cat(distances).reshape(size, size).cpu().numpy().astype(np.float64) if surface else None
-    return image, opacity_map, distance_map
+    return image, torch.cat(opacities).reshape(size, size).clamp(0, 1).cpu().numpy()
 
 
 def _npz_bytes(**arrays: Any) -> bytes:
@@ -224,18 +204,8 @@ class References:
     thumbs: np.ndarray
     shapes: np.ndarray
     views_224: TrainingViews | None
-    _normals: dict[int, np.ndarray] = dataclass_field(default_factory=dict)
-
-    def view_normals(self, field_: VoxelField, index: int) -> np.ndarray:
-        """The field's camera-frame surface normals at training view ``index``'s pose, 224 px
-        (rendered once per view, then kept)."""
-        if index not in self._normals:
-            self._normals[index] = render_with_normals(field_, self.views.poses[index], MAP_SIZE,
-                                                       self.views.camera_angle_x)[2]
-        return self._normals[index]
-
-    #: the poses retrieval chooses from (the training views' own, or a render bank's)
-    poses: np.ndarray | None = None
+    #: the poses of ``thumbs``: the training views', or with ``pose.retrieval`` renders a render bank's
+    poses: np.ndarray
 
     @classmethod
     def load(cls, folder: Path, config: AdConfig, with_224: bool, forbid: tuple[Path, ...] = (),
@@ -251,10 +221,9 @@ class References:
             poses = bank_poses(views.poses)
             rendered = [render_with_opacity(field_, pose, config.pose.size, views.camera_angle_x) for pose in poses]
             return cls(views, thumbnails(np.stack([r[0] for r in rendered]), config.pose.thumbnail),
-                       thumbnails(np.stack([r[1] for r in rendered]), config.pose.thumbnail), views_224,
-                       poses=poses)
+                       thumbnails(np.stack([r[1] for r in rendered]), config.pose.thumbnail), views_224, poses)
         return cls(views, thumbnails(views.images, config.pose.thumbnail),
-                   thumbnails(views.masks, config.pose.thumbnail), views_224, poses=views.poses)
+                   thumbnails(views.masks, config.pose.thumbnail), views_224, views.poses)
 
 
 def _resize(array: np.ndarray, size: int) -> np.ndarray:
@@ -279,21 +248,19 @@ class Stopwatch:
 class Referenced:
     """A test image with what its anomaly map compares it to: the estimated pose, the image at
     224 px, the references (the field's render at that pose, then the nearest training views),
-    those views' indexes, each reference's object opacity, and, where asked for, each
-    reference's camera-frame surface normals (for ``map_match`` shading)."""
+    those views' indexes, and each reference's object opacity (for :func:`matched_references`)."""
 
     estimate: PoseResult
     observed: np.ndarray
     references: list[np.ndarray]
     neighbours: np.ndarray
     opacities: list[np.ndarray]
-    normals: list[np.ndarray] | None = None
 
 
 def pose_and_references(field_: VoxelField, image: Path, refs: References, config: AdConfig,
-                        view_count: int, clock: Stopwatch | None = None, normals: bool = False) -> Referenced:
+                        view_count: int, clock: Stopwatch | None = None) -> Referenced:
     """A test image's estimated pose and its references, with ``view_count`` training views
-    nearest to the pose (and their normals with ``normals``; see :class:`Referenced`).
+    nearest to the pose (see :class:`Referenced`).
 
     A test image on the training views' plain background (MAD-Sim's white) is used as it is. On
     any other background (a bench, a backdrop) the object is segmented (GrabCut, then again
@@ -325,44 +292,29 @@ def pose_and_references(field_: VoxelField, image: Path, refs: References, confi
                             config.pose, coverage >= 0.5)
         estimate = PoseResult(pose, loss, estimate.start_index)
     clock.lap("pose")
-    surfaces: list[np.ndarray] | None = None
-    if normals:
-        reference, opacity, surface = render_with_normals(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
-        surfaces = [surface]
-    else:
-        reference, opacity = render_with_opacity(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
+    reference, opacity = render_with_opacity(field_, estimate.pose, MAP_SIZE, views.camera_angle_x)
     clock.lap("render")
     neighbours = nearest_views(estimate.pose, views.poses, view_count)
     others = [refs.views_224.images[i] for i in neighbours] if refs.views_224 is not None else []
     opacities = [opacity] + ([refs.views_224.masks[i] for i in neighbours]  # type: ignore[index]
                              if refs.views_224 is not None and refs.views_224.masks is not None
                              else [np.ones(opacity.shape, np.float32)] * len(others))
-    if surfaces is not None:
-        surfaces += [refs.view_normals(field_, int(i)) for i in neighbours[:len(others)]]
-        clock.lap("render")
     if not plain:
         assert refs.views_224 is None or refs.views_224.masks is not None
         behind = observed - 1.0  # the test image's background, as a change from white
         reference = reference + (1.0 - opacity)[..., None] * behind
         others = [view + (1.0 - refs.views_224.masks[i])[..., None] * behind  # type: ignore[union-attr]
                   for view, i in zip(others, neighbours)]
-    return Referenced(estimate, observed, [reference] + others, neighbours, opacities, surfaces)
+    return Referenced(estimate, observed, [reference] + others, neighbours, opacities)
 
 
 def matched_references(referenced: Referenced, match: str) -> list[np.ndarray]:
-    """The references the map compares the test image with: as they are (``match`` none), each
-    object given the test image's exposure and white balance (gain; :func:`anomaly.match_colour`),
-    or relit to it in its surface normals (shading; :func:`shading.match_shading`, which needs
-    the normals)."""
-    observed, references, opacities = referenced.observed, referenced.references, referenced.opacities
+    """The references the map compares the test image with: as they are (``match`` none), or each
+    object given the test image's exposure and white balance (gain; :func:`anomaly.match_colour`)."""
     if match == "none":
-        return references
-    if match == "shading":
-        if referenced.normals is None:
-            raise ValueError("map_match shading needs the references' normals (pose_and_references(normals=True))")
-        return [match_shading(reference, opacity, normals, observed)
-                for reference, opacity, normals in zip(references, opacities, referenced.normals)]
-    return [match_colour(reference, opacity, observed) for reference, opacity in zip(references, opacities)]
+        return referenced.references
+    return [match_colour(reference, opacity, referenced.observed)
+            for reference, opacity in zip(referenced.references, referenced.opacities)]
 
 
 def score(run: Path, progress: Progress | None = None, device: str = "auto") -> dict[str, Any]:
@@ -397,8 +349,7 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
         for number, item in enumerate(todo):
             began = time.perf_counter()
             clock = Stopwatch()
-            referenced = pose_and_references(field_, item.image, refs, config, config.map_views, clock,
-                                             normals=config.map_match == "shading")
+            referenced = pose_and_references(field_, item.image, refs, config, config.map_views, clock)
             estimate, observed, neighbours = referenced.estimate, referenced.observed, referenced.neighbours
             references = matched_references(referenced, config.map_match)
             reference = references[0]

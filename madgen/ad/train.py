@@ -11,16 +11,11 @@ import torch
 from .config import FieldConfig
 from .data import TrainingViews
 from .field import PackedSamples, VoxelField, carve_hull, dilate, dilate_2d, scale_object
-from .rays import pixel_directions, world_rays
-from .shading import normals_from_distance, shading_basis
+from .rays import pixel_directions
 
 #: Adam's learning rate of the per-view log gains (``appearance: gain``), under the field's
 #: decaying schedule like the grids'.
 APPEARANCE_LR = 0.01
-
-#: ``appearance: shading``: the fraction of the steps trained with gains only, before each view's
-#: shading (a second-order function of the surface normal) is fitted beside them.
-SHADING_FROM = 0.5
 
 #: The first carve covers this cube (the NeRF-synthetic convention: the object fits well inside it).
 SEARCH_HALF_EXTENT = 1.5
@@ -78,30 +73,20 @@ def fit_field(views: TrainingViews, config: FieldConfig,
     useful = torch.nonzero(packed.counts > 0, as_tuple=True)[0]  # rays that meet the hull
     generator = torch.Generator().manual_seed(config.seed)
     groups = [{"params": list(field.parameters())}]
-    log_gain = shading = basis = None
-    if config.appearance in ("gain", "shading"):  # a per-channel exposure of each view, mean zero over the views
+    log_gain = None
+    if config.appearance == "gain":  # a per-channel exposure of each view, mean zero over the views
         log_gain = torch.zeros(len(views.images), 3, device=origins.device, requires_grad=True)
         groups.append({"params": [log_gain], "lr": APPEARANCE_LR})
-    if config.appearance == "shading":  # and the light's direction: per view and channel, 8 terms in the normal
-        shading = torch.zeros(len(views.images), 3, 8, device=origins.device, requires_grad=True)
-        groups.append({"params": [shading], "lr": APPEARANCE_LR})
-    shading_from = int(SHADING_FROM * config.steps) if shading is not None else config.steps
     optimiser = torch.optim.Adam(groups, lr=config.lr, betas=(0.9, 0.99))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 0.1 ** (step / max(config.steps, 1)))
     loss_value = float("nan")
     for step in range(config.steps):
-        if step == shading_from:
-            basis = _ray_basis(field, views, device)
         batch = useful[torch.randint(0, len(useful), (config.batch_rays,), generator=generator).to(useful.device)]
         ray_index, t = packed.gather(batch)
         rgb, opacity = field.composite(origins[batch], directions[batch], ray_index, t)
         if log_gain is not None:
             centred = log_gain - log_gain.mean(dim=0, keepdim=True)
-            gain = torch.exp(centred[view_of_ray[batch]])
-            if basis is not None and shading is not None:  # 1 + the view's change of shading, mean zero over the views
-                change = shading - shading.mean(dim=0, keepdim=True)
-                gain = gain * (1 + torch.einsum("rck,rk->rc", change[view_of_ray[batch]], basis[batch]))
-            rgb = scale_object(rgb, opacity, gain)
+            rgb = scale_object(rgb, opacity, torch.exp(centred[view_of_ray[batch]]))
         photometric = torch.mean((rgb - colours[batch]) ** 2)
         loss = photometric + config.smoothness * field.smoothness_loss() if config.smoothness > 0 else photometric
         optimiser.zero_grad(set_to_none=True)
@@ -116,35 +101,7 @@ def fit_field(views: TrainingViews, config: FieldConfig,
     if log_gain is not None:
         gains = torch.exp(log_gain - log_gain.mean(dim=0, keepdim=True)).detach().cpu().numpy()
         extra = {"view_gain_range": [round(float(gains.min()), 4), round(float(gains.max()), 4)]}
-    if shading is not None:
-        change = (shading - shading.mean(dim=0, keepdim=True)).detach().cpu().numpy()
-        extra["view_shading_max"] = round(float(np.abs(change).max()), 4)
     return field, {**extra, "seconds": time.perf_counter() - started, "final_loss": loss_value, "train_psnr": float(psnr),
                    "occupied_voxels": int(field.occupancy.sum()), "rays": int(len(origins)),
                    "silhouettes": views.mask_source,
                    "background": views.background.to_dict() if views.background is not None else None}
-
-
-def _ray_basis(field: VoxelField, views: TrainingViews, device: torch.device | str) -> torch.Tensor:
-    """The eight non-constant shading terms (:func:`shading.shading_basis`) of every training ray
-    (in :func:`training_rays`' order), in the camera frame of its view's normals as the field
-    has them now; zero for a ray without a normal."""
-    size = views.images.shape[1]
-    near_object = dilate_2d(views.silhouettes, 3).reshape(len(views.images), -1)
-    directions = pixel_directions(size, views.camera_angle_x, device=field.low.device)
-    rows = []
-    with torch.no_grad():
-        for number, pose in enumerate(views.poses):
-            origins, world = world_rays(torch.tensor(pose, dtype=torch.float32, device=field.low.device), directions)
-            distances, opacities = [], []
-            for first in range(0, len(world), 16384):
-                _, opacity, distance = field.render_surface(origins[first:first + 16384], world[first:first + 16384])
-                distances.append(distance)
-                opacities.append(opacity)
-            normals = normals_from_distance(torch.cat(distances).reshape(size, size).cpu().numpy().astype(np.float64),
-                                            torch.cat(opacities).reshape(size, size).clamp(0, 1).cpu().numpy(),
-                                            views.camera_angle_x).reshape(-1, 3)[near_object[number]]
-            terms = shading_basis(normals.astype(np.float64))[:, 1:]
-            terms[np.linalg.norm(normals, axis=1) < 0.5] = 0.0
-            rows.append(terms)
-    return torch.from_numpy(np.concatenate(rows).astype(np.float32)).to(device)

@@ -255,8 +255,7 @@ def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str,
     truths = _true_poses(folder, items)
     parts, errors, clock = [], [], Stopwatch()
     for item in items:
-        referenced = pose_and_references(field_, item.image, refs, config, most_views, clock,
-                                         normals="shading" in grid["map_match"])
+        referenced = pose_and_references(field_, item.image, refs, config, most_views, clock)
         estimate, observed = referenced.estimate, referenced.observed
         if item.key in truths:
             errors.append(rotation_error_deg(estimate.pose, truths[item.key]))
