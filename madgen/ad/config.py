@@ -141,17 +141,17 @@ class AdConfig:
 # on the command line win over the file, the file over the defaults. The key ``tuned`` (what
 # ``tune`` chose from and why) is provenance and ignored; any other key is an error.
 
-#: name -> (kind, low, high); kinds: int, float, bool, str (``weights``: a path or null), and a
-#: tuple of choices.
 #: ``map_match`` choices: the references as they are, or a per-channel gain and offset
 #: (:func:`madgen.ad.anomaly.match_colour`).
 MATCHES = ("none", "gain")
 #: ``pose_retrieval`` choices: the training views (as on disk, laid on white), or the field's
 #: renders from every training view's camera turned about the vertical axis in 15-degree steps,
 #: compared with exposure-normalised colour, the candidates at least ``SPREAD_DEG`` apart
-#: (:func:`madgen.ad.pose.render_bank`).
+#: (:func:`madgen.ad.pose.bank_poses`, :func:`madgen.ad.pose.retrieve_spread`).
 RETRIEVALS = ("views", "renders")
 
+#: name -> (kind, low, high); kinds: int, float, bool, str (``weights``: a path or null), and a
+#: tuple of choices.
 SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "steps": (int, 1, None),
     "resolution": (int, 16, 512),
