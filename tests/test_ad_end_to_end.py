@@ -156,3 +156,21 @@ def test_test_data_scores_another_dataset(dataset: Path, tmp_path: Path, capsys:
     error = capsys.readouterr().err
     assert "camera_angle_x" in error and error.count("\n") == 1
     assert not (tmp_path / "r2").exists() and not (tmp_path / "r3").exists()
+
+
+def test_pose_retrieval_from_renders_through_the_cli(dataset: Path, tmp_path: Path) -> None:
+    """--pose-retrieval renders: recorded in config.json, scored with the render bank (a
+    retrieved pose indexes the bank, not the training views), and a run without it keeps the
+    config it always had."""
+    run = tmp_path / "bank"
+    args = ["ad", "train", "--data", str(dataset), "--category", "Bird", "--run", str(run), "--steps", "40",
+            "--train-size", "32", "--resolution", "24", "--pose-steps", "5", "--candidates", "2", "--no-baseline"]
+    assert main(args + ["--pose-retrieval", "renders"]) == 0
+    assert json.loads((run / "config.json").read_text())["pose"]["retrieval"] == "renders"
+    assert main(["ad", "score", "--run", str(run)]) == 0
+    views = len(json.loads((dataset / "06Bird" / "transforms.json").read_text())["frames"])
+    starts = [int(np.load(path)["start_index"]) for path in sorted((run / "scores").rglob("*.npz"))]
+    assert len(starts) == 6 and all(0 <= start < views * 24 for start in starts)
+    plain = tmp_path / "plain"
+    assert main(args[:7] + [str(plain)] + args[8:]) == 0
+    assert "retrieval" not in json.loads((plain / "config.json").read_text())["pose"]
