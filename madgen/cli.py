@@ -459,7 +459,7 @@ def _threads() -> None:
 @click.option("--pose-retrieval", default=PoseConfig.retrieval, show_default=True, type=click.Choice(list(RETRIEVALS)),
               help="What the coarse pose is retrieved from: the training views, or the field's renders from "
                    "those cameras turned about the vertical in 15-degree steps (exposure-normalised, candidates "
-                   "30 degrees apart); for few training views under changing light.")
+                   "over 30 degrees apart); for few training views under changing light.")
 @click.option("--backbone", default="lite0", show_default=True, type=click.Choice(list(BACKBONES)),
               help="Feature backbone (lite0: offline ImageNet weights; b4: needs --weights; none: RGB only).")
 @click.option("--weights", default=None, type=click.Path(dir_okay=False), help="Backbone weights file.")

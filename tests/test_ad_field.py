@@ -216,14 +216,14 @@ def test_retrieval_from_renders_under_another_exposure(trained) -> None:
     """``retrieval="renders"``: the field's renders from the training cameras turned about the
     vertical stand in for the views; a test image under another exposure and white balance is
     still retrieved and refined to its pose, and the candidates are distinct hypotheses."""
-    from madgen.ad.pose import SPREAD_DEG, bank_poses, retrieve_spread
+    from madgen.ad.pose import SPREAD_DEG, bank_poses, normalised_colour, retrieve_spread
     from madgen.ad.run import render_with_opacity
 
     views, field, _ = trained
     poses = bank_poses(views.poses.astype(np.float64))
     rendered = [render_with_opacity(field, pose, SIZE, ANGLE) for pose in poses]
-    thumbs = thumbnails(np.stack([r[0] for r in rendered]), 16)
     shapes = thumbnails(np.stack([r[1] for r in rendered]), 16)
+    thumbs = normalised_colour(thumbnails(np.stack([r[0] for r in rendered]), 16), shapes)  # as References holds them
     truth = sample_test_poses(1, seed=11, config=RigConfig())[0].camera_to_world
     image = cast(truth)
     covered = (image < 0.99).any(axis=-1)

@@ -146,7 +146,7 @@ class AdConfig:
 MATCHES = ("none", "gain")
 #: ``pose_retrieval`` choices: the training views (as on disk, laid on white), or the field's
 #: renders from every training view's camera turned about the vertical axis in 15-degree steps,
-#: compared with exposure-normalised colour, the candidates at least ``SPREAD_DEG`` apart
+#: compared with exposure-normalised colour, the candidates more than ``SPREAD_DEG`` apart
 #: (:func:`madgen.ad.pose.bank_poses`, :func:`madgen.ad.pose.retrieve_spread`).
 RETRIEVALS = ("views", "renders")
 

@@ -42,7 +42,7 @@ def retrieve(test_thumb: np.ndarray, test_shape: np.ndarray, train_thumbs: np.nd
 
 
 #: ``retrieval="renders"``: the bank turns each training camera about the vertical (world Z) axis
-#: in steps of this many degrees; retrieved candidates are at least ``SPREAD_DEG`` apart.
+#: in steps of this many degrees; retrieved candidates are more than ``SPREAD_DEG`` apart.
 BANK_STEP_DEG = 15.0
 SPREAD_DEG = 30.0
 
@@ -68,20 +68,17 @@ def normalised_colour(thumbs: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     return (thumbs / np.maximum(mean[:, None, None, :], 1e-3)) * weight + (1 - weight)
 
 
-def retrieve_spread(test_thumb: np.ndarray, test_shape: np.ndarray, thumbs: np.ndarray, shapes: np.ndarray,
+def retrieve_spread(test_thumb: np.ndarray, test_shape: np.ndarray, bank_colour: np.ndarray, shapes: np.ndarray,
                     poses: np.ndarray, count: int, spread_deg: float = SPREAD_DEG) -> np.ndarray:
-    """Indexes of ``count`` poses of a render bank closest to the test thumbnail (colour
-    normalised as :func:`normalised_colour`, plus silhouette), each at least ``spread_deg`` from
-    those chosen before it, so several candidates are distinct hypotheses (a front-back flip of
-    a near-symmetric toy among them) rather than neighbours of one."""
+    """Indexes of ``count`` poses of a render bank closest to the test thumbnail (as
+    :func:`retrieve` ranks them, on colour normalised by :func:`normalised_colour`: the bank's,
+    ``bank_colour``, normalised once by the caller), each more than ``spread_deg`` from those
+    chosen before it, so several candidates are distinct hypotheses (a front-back flip of a
+    near-symmetric toy among them) rather than neighbours of one."""
     test = normalised_colour(test_thumb[None], test_shape[None])[0]
-    colour = ((normalised_colour(thumbs, shapes) - test[None]) ** 2).mean(axis=(1, 2, 3))
-    shape = ((shapes >= 0.5) != (test_shape[None] >= 0.5)).mean(axis=(1, 2))
     chosen: list[int] = []
-    limit = np.cos(np.radians(spread_deg))
-    for index in np.argsort(colour + shape, kind="stable"):
-        rotation = poses[index][:3, :3]
-        if all((np.trace(poses[other][:3, :3].T @ rotation) - 1) / 2 < limit for other in chosen):
+    for index in retrieve(test, test_shape, bank_colour, shapes, len(bank_colour)):
+        if all(rotation_error_deg(poses[other], poses[index]) > spread_deg for other in chosen):
             chosen.append(int(index))
             if len(chosen) == count:
                 break
@@ -173,8 +170,9 @@ def estimate_pose(field: VoxelField, image: np.ndarray, foreground: np.ndarray, 
                   config: PoseConfig) -> PoseResult:
     """Retrieve, refine every candidate, keep the best (``image`` on white and its ``foreground``
     coverage at ``config.size``; the thumbnails, silhouette thumbnails and poses retrieved from:
-    the training views', or with ``retrieval="renders"`` a render bank's, see :func:`bank_poses`;
-    ``start_index`` indexes those)."""
+    the training views', or with ``retrieval="renders"`` a render bank's, see :func:`bank_poses`,
+    whose thumbnails are then given normalised (:func:`normalised_colour`); ``start_index``
+    indexes those)."""
     test_thumb = thumbnails(image[None], config.thumbnail)[0]
     test_shape = thumbnails(np.asarray(foreground, np.float32)[None], config.thumbnail)[0]
     if config.retrieval == "renders":

@@ -44,8 +44,8 @@ from .field import VoxelField
 from .foreground import composite_on_white, segment
 from .metrics import PixelMetrics, auroc
 from .patchcore import PatchCore
-from .pose import (PoseResult, bank_poses, estimate_pose, nearest_views, refine, rotation_error_deg, thumbnails,
-                   translation_error)
+from .pose import (PoseResult, bank_poses, estimate_pose, nearest_views, normalised_colour, refine, rotation_error_deg,
+                   thumbnails, translation_error)
 from .rays import pixel_directions, world_rays
 from .slices import attribute_slices, image_attributes, read_manifest_records, slices_markdown
 from .train import fit_field
@@ -204,7 +204,8 @@ class References:
     thumbs: np.ndarray
     shapes: np.ndarray
     views_224: TrainingViews | None
-    #: the poses of ``thumbs``: the training views', or with ``pose.retrieval`` renders a render bank's
+    #: the poses of ``thumbs``: the training views', or with ``pose.retrieval`` renders a render
+    #: bank's (whose ``thumbs`` are then normalised, :func:`pose.normalised_colour`)
     poses: np.ndarray
 
     @classmethod
@@ -220,8 +221,9 @@ class References:
                 raise ValueError("pose retrieval from renders needs the field")
             poses = bank_poses(views.poses)
             rendered = [render_with_opacity(field_, pose, config.pose.size, views.camera_angle_x) for pose in poses]
-            return cls(views, thumbnails(np.stack([r[0] for r in rendered]), config.pose.thumbnail),
-                       thumbnails(np.stack([r[1] for r in rendered]), config.pose.thumbnail), views_224, poses)
+            shapes = thumbnails(np.stack([r[1] for r in rendered]), config.pose.thumbnail)
+            colour = normalised_colour(thumbnails(np.stack([r[0] for r in rendered]), config.pose.thumbnail), shapes)
+            return cls(views, colour, shapes, views_224, poses)
         return cls(views, thumbnails(views.images, config.pose.thumbnail),
                    thumbnails(views.masks, config.pose.thumbnail), views_224, views.poses)
 
