@@ -398,3 +398,19 @@ def test_a_plain_grey_background_is_learned_and_laid_on_white(tmp_path) -> None:
     assert views.mask_source == "background" and views.raw is not None
     assert views.silhouettes[:, 10:22, 10:22].all() and not views.silhouettes[:, :10].any()
     assert (views.images[:, :10] == 1.0).all()
+
+
+def test_training_is_byte_identical_and_runs_deterministic_algorithms(trained) -> None:
+    """The same views, settings and seed give the same field, byte for byte: training runs torch
+    in its deterministic mode (on the CPU, the threads' summing order of the indexed lookups'
+    gradients otherwise changed between runs) and leaves the caller's mode as it was."""
+    views, _, _ = trained
+    seen = []
+    config = FieldConfig(resolution=48, train_size=SIZE, steps=120, batch_rays=2048, appearance="gain")
+    before = torch.are_deterministic_algorithms_enabled()
+    fields = [fit_field(views, config, lambda *_: seen.append(torch.are_deterministic_algorithms_enabled()))[0]
+              for _ in range(3)]
+    assert seen and all(seen)
+    assert torch.are_deterministic_algorithms_enabled() == before
+    first = fields[0].values.detach().numpy().tobytes()
+    assert all(f.values.detach().numpy().tobytes() == first for f in fields[1:])

@@ -10,6 +10,7 @@ import torch
 
 from .config import FieldConfig
 from .data import TrainingViews
+from .device import deterministic
 from .field import PackedSamples, VoxelField, carve_hull, dilate, dilate_2d, scale_object
 from .rays import pixel_directions
 
@@ -64,7 +65,14 @@ def fit_field(views: TrainingViews, config: FieldConfig,
               device: torch.device | str = "cpu") -> tuple[VoxelField, dict[str, float]]:
     """Build and train the field on ``device`` (it stays there); ``progress(step, steps, loss,
     seconds)`` is called now and then. Ray batches are drawn on the CPU, so they do not depend
-    on the device."""
+    on the device; deterministic algorithms make the same views and seed give the same field,
+    byte for byte, on one machine (:func:`device.deterministic`)."""
+    with deterministic():
+        return _fit_field(views, config, progress, device)
+
+
+def _fit_field(views: TrainingViews, config: FieldConfig, progress: Callable[[int, int, float, float], None] | None,
+               device: torch.device | str) -> tuple[VoxelField, dict[str, float]]:
     torch.manual_seed(config.seed)
     started = time.perf_counter()
     field = build_field(views, config).to(device)
