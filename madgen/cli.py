@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .ad.config import (BACKBONES, MATCHES, MAX_POSE_ERROR, RETRIEVALS, TOLERANCE, AdConfig, FieldConfig, PoseConfig,
+from .ad.config import (BACKBONES, MATCHES, MAX_POSE_ERROR, NORMALISES, RETRIEVALS, TOLERANCE, AdConfig, FieldConfig, PoseConfig,
                         check_setting, config_from_settings, read_settings)
 from .pipeline.config import resolve_config
 from .pipeline.run import build_dataset
@@ -478,6 +478,11 @@ def _threads() -> None:
 @click.option("--map-match", default=AdConfig.map_match, show_default=True, type=click.Choice(list(MATCHES)),
               help="Give each reference's object the test image's exposure and white balance (gain: a "
                    "per-channel gain and offset, fitted robustly) before comparing; for photographs.")
+@click.option("--map-normalise", default=AdConfig.map_normalise, show_default=True,
+              type=click.Choice(list(NORMALISES)),
+              help="Divide the test image and every reference by their local brightness before comparing "
+                   "(local: a blur of 8 px at 224), so shading from a light that moved counts for little; "
+                   "for photographs.")
 @click.option("--map-radius", default=AdConfig.map_radius, show_default=True,
               help="Each stage's distance is the smallest within this many of its cells (the seed: 0).")
 @click.option("--seed", default=0, show_default=True, help="Seed.")
@@ -531,8 +536,8 @@ def _ad_settings(ctx: click.Context, settings_file: Path | None, options: dict[s
 @click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Base settings (field, pose, backbone...; as for 'madgen ad train --settings').")
 @click.option("--grid", "grid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML mapping of map_stages, map_sigma, map_views, map_radius, map_rgb_weight, map_match to "
-                   "lists of values (default: two values each, the seed's and madgen's: 64 points); it may also "
+              help="YAML mapping of map_stages, map_sigma, map_views, map_radius, map_rgb_weight, map_match, "
+                   "map_normalise to lists of values (default: two values each: 128 points); it may also "
                    "list candidates, pose_steps, pose_rays, pose_lr and pose_decay (each pose point estimates every "
                    "validation pose again).")
 @click.option("--tolerance", default=TOLERANCE, show_default=True, type=click.FloatRange(0.0, 1.0),

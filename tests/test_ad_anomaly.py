@@ -103,3 +103,37 @@ def test_rgb_weight_scales_the_colour_term() -> None:
     np.testing.assert_allclose(anomaly_map(extractor, observed, [reference], sigma=1.0, rgb_weight=3.0), 3.0 * plain,
                                rtol=1e-5, atol=1e-6)
     assert anomaly_map(extractor, observed, [reference], sigma=1.0, rgb_weight=0.0).max() == 0.0
+
+
+def _shaded(image: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``image`` under light that falls off smoothly from left (``low``) to right (``high``)."""
+    ramp = np.linspace(low, high, image.shape[1], dtype=np.float32)[None, :, None]
+    return np.clip(image * ramp, 0.0, 1.0).astype(np.float32)
+
+
+def test_local_normalisation_divides_out_smooth_light_and_keeps_a_stain() -> None:
+    """``normalise="local"``: a reference under other light (a smooth fall-off, a dimmer exposure)
+    differs from the test image far less after the normalisation, while a small stain of the test
+    image stays where it is and above everything else in the map."""
+    from madgen.ad.anomaly import normalise_light
+
+    grey = np.full((224, 224, 3), 0.7, np.float32)
+    grey[60:160, 40:180] = (0.55, 0.6, 0.65)  # a light grey toy on a lighter ground
+    observed = _shaded(grey, 0.9, 1.1)
+    observed[100:106, 100:106] = 0.25  # the stain
+    reference = _shaded(grey, 0.6, 0.85)
+    inside = (slice(70, 150), slice(50, 170))
+    raw_difference = np.abs(observed - reference)[inside].mean()
+    normalised_difference = np.abs(normalise_light(observed) - normalise_light(reference))
+    normalised_difference[97:109, 97:109] = 0  # leave the stain's own neighbourhood out
+    assert normalised_difference[inside].mean() < 0.25 * raw_difference
+    assert normalise_light(grey).dtype == np.float32 and 0.0 <= normalise_light(grey).min() <= normalise_light(grey).max() <= 1.0
+    extractor = FeatureExtractor("none")
+    local = anomaly_map(extractor, observed, [reference], sigma=1.0, normalise="local")
+    peak = np.unravel_index(local.argmax(), local.shape)
+    assert 97 <= peak[0] <= 108 and 97 <= peak[1] <= 108, peak
+    plain = anomaly_map(extractor, observed, [reference], sigma=1.0)
+    # the light's share of the map, relative to the stain's: far smaller once normalised
+    assert np.median(local[inside]) / local.max() < 0.25 * np.median(plain[inside]) / plain.max()
+    with pytest.raises(ValueError, match="normalise"):
+        anomaly_map(extractor, observed, [reference], normalise="global")

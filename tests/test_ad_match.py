@@ -57,7 +57,11 @@ def test_the_setting_is_checked_and_reaches_the_config() -> None:
     # a run scored before the setting existed keeps its scores while matching is off
     plain = config_from_settings("d", "c", {})
     assert plain.scoring_key() != config_from_settings("d", "c", {"map_match": "gain"}).scoring_key()
-    parts = {k: v for k, v in plain.to_dict().items() if k not in ("data", "map_match")}
+    assert plain.scoring_key() != config_from_settings("d", "c", {"map_normalise": "local"}).scoring_key()
+    assert config_from_settings("d", "c", check_settings({"map-normalise": "local"}, "s.yaml")).map_normalise == "local"
+    with pytest.raises(MadgenError, match="s.yaml: key 'map_normalise': expected one of none, local"):
+        check_settings({"map_normalise": "global"}, "s.yaml")
+    parts = {k: v for k, v in plain.to_dict().items() if k not in ("data", "map_match", "map_normalise")}
     del parts["pose"]["light"]  # likewise the pose light at 'fixed'
     del parts["pose"]["decay"]  # and iNeRF's learning-rate decay
     assert plain.scoring_key() == hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
@@ -74,7 +78,7 @@ def test_pose_light_is_a_setting_that_changes_the_scores_only_when_set() -> None
     import hashlib
     import json
 
-    parts = {k: v for k, v in fixed.to_dict().items() if k not in ("data", "map_match")}
+    parts = {k: v for k, v in fixed.to_dict().items() if k not in ("data", "map_match", "map_normalise")}
     del parts["pose"]["light"]
     del parts["pose"]["decay"]
     assert fixed.scoring_key() == hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

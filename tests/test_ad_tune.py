@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("efficientnet_lite_pytorch")
 
-from madgen.ad.anomaly import anomaly_map  # noqa: E402
+from madgen.ad.anomaly import anomaly_map, normalise_light  # noqa: E402
 from madgen.ad.config import default_settings, read_settings  # noqa: E402
 from madgen.ad.features import FeatureExtractor  # noqa: E402
 from madgen.ad.tune import (DEFAULT_GRID, POSE_KEYS, choose, combine, grid_points, image_parts,  # noqa: E402
@@ -193,11 +193,11 @@ def test_bad_grid_file(tmp_path: Path, text: str, message: str) -> None:
 
 def test_default_grid_is_small_and_holds_the_seed_and_the_defaults() -> None:
     points = grid_points(read_grid(None))
-    assert len(points) == 64 and read_grid(None) == DEFAULT_GRID
+    assert len(points) == 128 and read_grid(None) == DEFAULT_GRID
     assert {"map_stages": 5, "map_sigma": 4.0, "map_views": 0, "map_radius": 0, "map_rgb_weight": 1.0,
-            "map_match": "none"} in points
+            "map_match": "none", "map_normalise": "none"} in points
     assert {"map_stages": 3, "map_sigma": 2.0, "map_views": 2, "map_radius": 1, "map_rgb_weight": 30000.0,
-            "map_match": "gain"} in points
+            "map_match": "gain", "map_normalise": "local"} in points
 
 
 def test_grid_maps_are_anomaly_maps() -> None:
@@ -214,6 +214,13 @@ def test_grid_maps_are_anomaly_maps() -> None:
         expected = anomaly_map(extractor, observed, references[:1 + point["map_views"]], point["map_stages"],
                                point["map_sigma"], point["map_radius"], point["map_rgb_weight"])
         assert np.array_equal(combine(parts, point), expected)
+    # map_normalise local: the sweep's parts of the normalised images, as category_parts makes them
+    shown = normalise_light(observed)
+    local = image_parts(extractor, shown, [normalise_light(r) for r in references], 3, [1], "Burrs",
+                        np.zeros((224, 224), bool))
+    point = {"map_stages": 3, "map_sigma": 2.0, "map_views": 1, "map_radius": 1, "map_rgb_weight": 1.0}
+    assert np.array_equal(combine(local, point),
+                          anomaly_map(extractor, observed, references[:2], 3, 2.0, 1, 1.0, normalise="local"))
 
 
 def _result(auroc: float, error: float | None, **pose: int) -> dict:

@@ -18,6 +18,10 @@ Departures, measured (README):
   ``madgen ad tune`` chose on validation builds of Bird and Gorilla against 30,000). lite0's
   summed squared feature differences are about 10^5 times the RGB term's on the object, so at
   weight 1 colour counts for little and at 30,000 about as much as the features;
+- optionally (``normalise="local"``; off by default, chosen on validation builds for
+  photographs), both images are first divided by their local brightness
+  (:func:`normalise_light`), so shading that changes smoothly with a light that moved counts
+  for little, while edges, stains and the outline's changes stay;
 - optionally (``match="gain"``; off by default, chosen on validation builds for photographs),
   each reference's object is first given the test image's exposure and white balance: a
   per-channel gain and offset fitted, robustly, on the pixels that are object in the reference
@@ -87,19 +91,41 @@ def match_colour(reference: np.ndarray, opacity: np.ndarray, observed: np.ndarra
     return np.clip(matched, 0.0, 1.0).astype(reference.dtype)
 
 
+#: :func:`normalise_light`: the blur of the local brightness (pixels at 224), its floor, and the
+#: scale that brings a flat patch to 0.4 (a mid grey, as the backbone expects).
+LIGHT_SIGMA = 8.0
+LIGHT_FLOOR = 0.05
+LIGHT_LEVEL = 0.4
+
+
+def normalise_light(image: np.ndarray) -> np.ndarray:
+    """``image`` (H, W, 3, 0..1) divided by its local brightness: the mean of the channels blurred
+    with a Gaussian of ``LIGHT_SIGMA`` px (plus ``LIGHT_FLOOR``, so black stays black), times
+    ``LIGHT_LEVEL``, clipped to 1. Light that falls off smoothly across the object (a lamp moved,
+    a dimmer exposure) divides out; what changes within a few pixels does not."""
+    brightness = cv2.GaussianBlur(image.mean(axis=2).astype(np.float32), (0, 0), LIGHT_SIGMA,
+                                  borderType=cv2.BORDER_REFLECT)
+    return np.clip(image / (brightness + LIGHT_FLOOR)[..., None] * LIGHT_LEVEL, 0.0, 1.0).astype(np.float32)
+
+
 def _chw(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))
 
 
 def anomaly_map(extractor: FeatureExtractor, observed: np.ndarray, references: Sequence[np.ndarray],
                 stages: int | None = None, sigma: float = SIGMA, radius: int = 0,
-                rgb_weight: float = 1.0) -> np.ndarray:
+                rgb_weight: float = 1.0, normalise: str = "none") -> np.ndarray:
     """The smoothed anomaly map (224, 224) of ``observed`` against one or more ``references``
-    (all 224 x 224 x 3, 0..1): per reference, ``rgb_weight`` times the squared RGB difference plus
+    (all 224 x 224 x 3, 0..1; with ``normalise`` local, each first through
+    :func:`normalise_light`): per reference, ``rgb_weight`` times the squared RGB difference plus
     the feature distance of the finest ``stages`` backbone stages (all when ``None``), both aligned
     within ``radius`` cells; then the per-pixel minimum over the references, blurred with ``sigma``."""
     if not references:
         raise ValueError("anomaly_map needs at least one reference image")
+    if normalise == "local":
+        observed, references = normalise_light(observed), [normalise_light(r) for r in references]
+    elif normalise != "none":
+        raise ValueError(f"normalise {normalise!r}: none or local")
     image = _chw(observed).to(extractor.device)
     features = extractor(image[None], stages)
     best: torch.Tensor | None = None

@@ -92,6 +92,7 @@ class AdConfig:
     map_radius: int = 1
     map_rgb_weight: float = 1.0
     map_match: str = "none"
+    map_normalise: str = "none"
     test_data: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,8 +126,9 @@ class AdConfig:
     def scoring_key(self) -> str:
         """A hash of everything that decides the scores (not the data folder's location)."""
         parts = {k: v for k, v in self.to_dict().items() if k not in ("data", "test_data")}
-        if parts["map_match"] == "none":  # keys from before the setting existed stay valid
-            del parts["map_match"]
+        for key in ("map_match", "map_normalise"):  # keys from before the settings existed stay valid
+            if parts[key] == "none":
+                del parts[key]
         if parts["pose"].get("light") == "fixed":
             del parts["pose"]["light"]
         if parts["pose"].get("decay") == 0.8:
@@ -144,6 +146,9 @@ class AdConfig:
 #: ``map_match`` choices: the references as they are, or a per-channel gain and offset
 #: (:func:`madgen.ad.anomaly.match_colour`).
 MATCHES = ("none", "gain")
+#: ``map_normalise`` choices: the images as they are, or each divided by its local brightness
+#: (:func:`madgen.ad.anomaly.normalise_light`).
+NORMALISES = ("none", "local")
 #: ``pose_retrieval`` choices: the training views (as on disk, laid on white), or the field's
 #: renders from every training view's camera turned about the vertical axis in 15-degree steps,
 #: compared with exposure-normalised colour, the candidates more than ``SPREAD_DEG`` apart
@@ -174,6 +179,7 @@ SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "map_radius": (int, 0, 4),
     "map_rgb_weight": (float, 0.0, 1e7),
     "map_match": (MATCHES, None, None),
+    "map_normalise": (NORMALISES, None, None),
     "seed": (int, None, None),
 }
 PROVENANCE_KEY = "tuned"
@@ -188,7 +194,8 @@ def default_settings() -> dict[str, Any]:
             "pose_retrieval": pose.retrieval,
             "backbone": base.backbone, "weights": base.weights, "baseline": base.baseline,
             "map_stages": base.map_stages, "map_sigma": base.map_sigma, "map_views": base.map_views,
-            "map_radius": base.map_radius, "map_rgb_weight": base.map_rgb_weight, "map_match": base.map_match, "seed": field.seed}
+            "map_radius": base.map_radius, "map_rgb_weight": base.map_rgb_weight, "map_match": base.map_match,
+            "map_normalise": base.map_normalise, "seed": field.seed}
 
 
 def _bounds_text(low: float | None, high: float | None) -> str:
@@ -262,7 +269,7 @@ def config_from_settings(data: str, category: str, settings: Mapping[str, Any],
                                light=values["pose_light"], retrieval=values["pose_retrieval"]),
                     values["backbone"], values["weights"], values["baseline"], map_stages=values["map_stages"],
                     map_sigma=values["map_sigma"], map_views=values["map_views"], map_radius=values["map_radius"],
-                    map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"], test_data=test_data)
+                    map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"], map_normalise=values["map_normalise"], test_data=test_data)
 
 
 def read_settings(path: Path) -> dict[str, Any]:

@@ -356,7 +356,7 @@ def score(run: Path, progress: Progress | None = None, device: str = "auto") -> 
             references = matched_references(referenced, config.map_match)
             reference = references[0]
             values = anomaly_map(extractor, observed, references, config.map_stages, config.map_sigma,
-                                 config.map_radius, config.map_rgb_weight)
+                                 config.map_radius, config.map_rgb_weight, config.map_normalise)
             clock.lap("map")
             arrays: dict[str, Any] = {
                 "key": np.array(keys[item.key]), "map": values.astype(np.float32),

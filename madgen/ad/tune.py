@@ -14,7 +14,8 @@ training files are listed with those two folders forbidden, links resolved, so a
 
 The grid (``DEFAULT_GRID``, or ``--grid FILE``) covers first the settings that need neither a new
 field nor new poses, the six by which madgen's map departs from the seed's: stages, blur, extra
-reference views, alignment radius, RGB weight and colour matching of the references. Its corners
+reference views, alignment radius, RGB weight, colour matching of the references, and the
+light normalisation of both images. Its corners
 are the seed's map (5 stages, sigma 4, no extra views, radius 0, weight 1, no matching) and
 madgen's (3, 2, 2, 1, 30,000, gain); the defaults (3, 2, 2, 1, 1, none) are what this sweep chose
 on validation builds of Bird and Gorilla. A grid may also list pose settings (``POSE_KEYS``:
@@ -50,7 +51,7 @@ import yaml
 from .. import __version__
 from ..dataset.atomic import write_bytes_atomic, write_json_atomic
 from ..errors import MadgenError
-from .anomaly import MAP_SIZE, _chw, gaussian_smooth
+from .anomaly import MAP_SIZE, _chw, gaussian_smooth, normalise_light
 from .config import (MAX_POSE_ERROR, TOLERANCE, AdConfig, check_setting, config_from_settings,
                      default_settings)
 from .data import TestItem, load_mask, test_items
@@ -65,7 +66,7 @@ from .run import (References, Stopwatch, category_folder, load_field, matched_re
 #: The folder of a category's validation set (``madgen build --val-good/--val-per-defect``).
 VAL = "val"
 #: The map's swept settings, in the order grid points are enumerated.
-GRID_KEYS = ("map_stages", "map_sigma", "map_views", "map_radius", "map_rgb_weight", "map_match")
+GRID_KEYS = ("map_stages", "map_sigma", "map_views", "map_radius", "map_rgb_weight", "map_match", "map_normalise")
 #: Pose settings a grid may sweep (each point estimates every validation pose again).
 POSE_KEYS = ("candidates", "pose_steps", "pose_rays", "pose_lr", "pose_decay")
 SWEPT_KEYS = POSE_KEYS + GRID_KEYS
@@ -78,6 +79,7 @@ DEFAULT_GRID: dict[str, list[Any]] = {
     "map_radius": [0, 1],
     "map_rgb_weight": [1.0, 30000.0],
     "map_match": ["none", "gain"],
+    "map_normalise": ["none", "local"],
 }
 OBJECTIVE = ("highest mean validation image AUROC over the categories; ties (1e-9): higher mean pixel AUROC, "
              "then fewest settings changed from the base, then grid order. Several pose points: the cheapest "
@@ -162,10 +164,10 @@ def validation_items(folder: Path) -> list[TestItem]:
 
 @dataclass
 class MatchedParts:
-    """An image's :class:`Parts` per ``map_match`` value of the grid."""
+    """An image's :class:`Parts` per ``map_match`` and ``map_normalise`` value of the grid."""
 
     split: str
-    by_match: dict[str, "Parts"]
+    by_match: dict[tuple[str, str], "Parts"]
     image: np.ndarray
     mask: np.ndarray
 
@@ -206,7 +208,7 @@ def image_parts(extractor: FeatureExtractor, observed: np.ndarray, references: S
 def combine(parts: "Parts | MatchedParts", point: Mapping[str, Any]) -> np.ndarray:
     """The anomaly map of one grid point from an image's parts (``anomaly_map``'s arithmetic)."""
     if isinstance(parts, MatchedParts):
-        parts = parts.by_match[point.get("map_match", "none")]
+        parts = parts.by_match[(point.get("map_match", "none"), point.get("map_normalise", "none"))]
     radius, views = int(point["map_radius"]), int(point["map_views"])
     references = parts.rgb[radius][:1 + views]
     best: torch.Tensor | None = None
@@ -261,10 +263,17 @@ def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str,
             errors.append(rotation_error_deg(estimate.pose, truths[item.key]))
         mask = load_mask(item.mask, (MAP_SIZE, MAP_SIZE))
         stages = max(grid["map_stages"])
-        features = extractor(_chw(observed).to(extractor.device)[None], stages)
-        by_match = {match: image_parts(extractor, observed, matched_references(referenced, match),
-                                       stages, sorted(set(grid["map_radius"])), item.split, mask, features)
-                    for match in dict.fromkeys(grid["map_match"])}
+        radii = sorted(set(grid["map_radius"]))
+        by_match = {}
+        for normalise in dict.fromkeys(grid["map_normalise"]):
+            shown = normalise_light(observed) if normalise == "local" else observed
+            features = extractor(_chw(shown).to(extractor.device)[None], stages)
+            for match in dict.fromkeys(grid["map_match"]):
+                references = matched_references(referenced, match)
+                if normalise == "local":
+                    references = [normalise_light(reference) for reference in references]
+                by_match[(match, normalise)] = image_parts(extractor, shown, references, stages, radii, item.split,
+                                                           mask, features)
         parts.append(MatchedParts(item.split, by_match, (observed * 255).astype(np.uint8), mask))
         if progress is not None:
             progress()
