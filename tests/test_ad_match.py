@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("cv2")
 
 from madgen.ad.anomaly import match_colour  # noqa: E402
-from madgen.ad.config import check_settings, config_from_settings  # noqa: E402
+from madgen.ad.config import AdConfig, check_settings, config_from_settings  # noqa: E402
 from madgen.errors import MadgenError  # noqa: E402
 
 
@@ -54,10 +54,13 @@ def test_the_setting_is_checked_and_reaches_the_config() -> None:
     assert config_from_settings("d", "c", check_settings({"map-match": "gain"}, "s.yaml")).map_match == "gain"
     with pytest.raises(MadgenError, match="s.yaml: key 'map_match': expected one of none, gain"):
         check_settings({"map_match": "histogram"}, "s.yaml")
-    # a run scored before the setting existed keeps its scores while matching is off
+    # a run scored before the settings existed keeps its scores while matching and normalising are off
     plain = config_from_settings("d", "c", {})
+    assert plain.map_normalise == "none"
     assert plain.scoring_key() != config_from_settings("d", "c", {"map_match": "gain"}).scoring_key()
     assert plain.scoring_key() != config_from_settings("d", "c", {"map_normalise": "local"}).scoring_key()
+    written_before = {k: v for k, v in plain.to_dict().items() if k != "map_normalise"}
+    assert AdConfig.from_dict(written_before).map_normalise == "none"
     assert config_from_settings("d", "c", check_settings({"map-normalise": "local"}, "s.yaml")).map_normalise == "local"
     with pytest.raises(MadgenError, match="s.yaml: key 'map_normalise': expected one of none, local"):
         check_settings({"map_normalise": "global"}, "s.yaml")
