@@ -283,3 +283,36 @@ def test_realism_session_refuses_to_render_undressed_and_uses_agx() -> None:
             session.render_ids(pose)
         with pytest.raises(MadgenError, match="drawn look"):
             session.render_probe(pose, 0)
+
+
+def test_render_command_makes_the_build_s_training_views(real_build: Path, tmp_path: Path) -> None:
+    """``madgen render`` (and ``render.py``) with the mad-real profile writes what ``madgen build``
+    writes for the same views and seed: the photographed look, the hand-held pose in
+    transforms.json, and the object silhouettes; with ``views`` all, the profile's spread views."""
+    from madgen.categories import load_scene
+    from madgen.ldraw import Library, load_assembly
+    from madgen.realism import realistic_view
+    from madgen.seeds import derive_seed
+    from madgen.usecases.render_views import render_training_views
+
+    profile = load_profile("mad-real", {k: str(v) for k, v in OPTIONS["overrides"].items()})
+    assembly = load_assembly(load_scene("Bird").model, library=Library(use_env=False))
+    out = tmp_path / "06Bird"
+    render_training_views(assembly, "06Bird", out, profile, views=OPTIONS["train_views"], seed=0)
+    built = real_build / "06Bird"
+    for relative in ("train/good/0.png", "train/good/108.png", "object_masks/train/good/0.png",
+                     "object_masks/train/good/108.png"):
+        assert (out / relative).read_bytes() == (built / relative).read_bytes(), relative
+    ours = {f["file_path"]: f["transform_matrix"] for f in json.loads((out / "transforms.json").read_text())["frames"]}
+    theirs = {f["file_path"]: f["transform_matrix"] for f in json.loads((built / "transforms.json").read_text())["frames"]}
+    assert ours.keys() == theirs.keys() and all(np.allclose(ours[k], theirs[k]) for k in ours)
+    # views "all": the profile's spread views, numbered from 0, at their jittered poses
+    few = load_profile("mad-real", {**{k: str(v) for k, v in OPTIONS["overrides"].items()}, "realism.train_views": "2"})
+    render_training_views(assembly, "06Bird", tmp_path / "spread", few, seed=0)
+    frames = json.loads((tmp_path / "spread" / "transforms.json").read_text())["frames"]
+    assert [f["file_path"] for f in frames] == ["train/good/0.png", "train/good/1.png"]
+    rig = training_poses(RigConfig())
+    for number, (frame, index) in enumerate(zip(frames, spread_views(rig, 2))):
+        pose, _ = realistic_view(rig[index], few.realism, derive_seed(0, "06Bird", "train", number))
+        assert np.allclose(frame["transform_matrix"], pose.camera_to_world, atol=1e-6)
+    assert sorted(p.name for p in (tmp_path / "spread" / "object_masks" / "train" / "good").iterdir()) == ["0.png", "1.png"]

@@ -16,9 +16,11 @@ from typing import Callable
 from .. import __version__
 from ..categories import load_scene, resolve_category
 from ..dataset.atomic import write_json_atomic
-from ..dataset.images import composite_on_white, write_png_atomic
+from ..dataset.images import composite_on_white, mask_pixels, write_png_atomic
 from ..dataset.transforms import TRAIN_FOLDER, write_transforms
-from ..realism import finish_image, realistic_view
+from ..dataset.validate import OBJECT_MASKS_FOLDER
+from ..defects.coverage import object_silhouette
+from ..realism import finish_image, realistic_view, spread_views
 from ..errors import MadgenError
 from ..ldraw import Assembly, Library, load_assembly
 from ..profiles import RenderProfile
@@ -86,31 +88,45 @@ def render_training_views(
     progress: Callable[[int, int, float], None] | None = None,
     batch_size: int = 8,
 ) -> RenderReport:
-    """Render the selected training views of ``assembly`` into ``out`` (a category folder)."""
+    """Render the selected training views of ``assembly`` into ``out`` (a category folder).
+
+    As ``madgen build`` does: with a profile's ``realism``, ``views`` all means its
+    ``realism.train_views`` views spread over the rig (numbered 0, 1, ...), each with its drawn
+    look and hand-held pose (``transforms.json`` gets the true, jittered poses); with the
+    profile's ``object_masks``, each view's silhouette is written to
+    ``object_masks/train/good/<i>.png``."""
     from ..render import RenderSession  # the only bpy import, deferred until rendering
 
     started = time.perf_counter()
     rig = rig or RigConfig()
     poses = training_poses(rig)
-    selected = parse_views(views, len(poses))
+    realism = profile.realism
+    if realism is not None and realism.train_views and (views is None or views.strip().lower() in ("", "all", ":")):
+        poses = [poses[i] for i in spread_views(poses, realism.train_views)]
+        selected = list(range(len(poses)))
+    else:
+        selected = parse_views(views, len(poses))
+    looks: dict[int, dict] = {}
+    if realism is not None:  # every view's pose and look are drawn from its seed, rendered now or not
+        for index in range(len(poses)):
+            poses[index], looks[index] = realistic_view(poses[index], realism, derive_seed(seed, name, "train", index))
     out = Path(out)
     report = RenderReport(out, selected)
     with RenderSession(assembly, profile, rig) as session:
         report.build_seconds = session.build_seconds
         report.device, report.denoised = session.device, session.denoised
-        if profile.realism is not None:  # a photographed look: hand-held poses and a drawn look per view
-            looks = {}
-            for index in selected:
-                poses[index], looks[index] = realistic_view(poses[index], profile.realism,
-                                                            derive_seed(seed, name, "train", index))
         for first in range(0, len(selected), batch_size):
             batch = selected[first:first + batch_size]
             rendered = session.render_many([poses[i] for i in batch],
                                            [derive_seed(seed, name, "train", i) for i in batch],
-                                           looks=[looks[i] for i in batch] if profile.realism is not None else None)
+                                           looks=[looks[i] for i in batch] if realism is not None else None,
+                                           id_scale=1 if profile.object_masks else None)
             for index, view in zip(batch, rendered):
-                look = looks[index] if profile.realism is not None else None
-                write_png_atomic(out / TRAIN_FOLDER / f"{index}.png", finish_image(composite_on_white(view.rgba), look))
+                write_png_atomic(out / TRAIN_FOLDER / f"{index}.png",
+                                 finish_image(composite_on_white(view.rgba), looks.get(index)))
+                if profile.object_masks and view.instance_ids is not None:
+                    write_png_atomic(out / OBJECT_MASKS_FOLDER / TRAIN_FOLDER / f"{index}.png",
+                                     mask_pixels(object_silhouette(view.instance_ids, view.added_labels)))
                 report.rgb_seconds += view.rgb_seconds
                 report.mask_seconds += view.mask_seconds
             if progress is not None:
