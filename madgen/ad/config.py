@@ -273,7 +273,8 @@ def config_from_settings(data: str, category: str, settings: Mapping[str, Any],
                                light=values["pose_light"], retrieval=values["pose_retrieval"]),
                     values["backbone"], values["weights"], values["baseline"], map_stages=values["map_stages"],
                     map_sigma=values["map_sigma"], map_views=values["map_views"], map_radius=values["map_radius"],
-                    map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"], map_normalise=values["map_normalise"], test_data=test_data)
+                    map_rgb_weight=values["map_rgb_weight"], map_match=values["map_match"],
+                    map_normalise=values["map_normalise"], test_data=test_data)
 
 
 def read_settings(path: Path) -> dict[str, Any]:

@@ -13,13 +13,13 @@ training files are listed with those two folders forbidden, links resolved, so a
 (or links into) the test set is an error before anything in it is read.
 
 The grid (``DEFAULT_GRID``, or ``--grid FILE``) covers first the settings that need neither a new
-field nor new poses, the six by which madgen's map departs from the seed's: stages, blur, extra
-reference views, alignment radius, RGB weight, colour matching of the references, and the
-light normalisation of both images. Its corners
-are the seed's map (5 stages, sigma 4, no extra views, radius 0, weight 1, no matching, no
-normalisation) and madgen's (3, 2, 2, 1, 30,000, gain, local); the defaults (3, 2, 2, 1, 1, none,
-none) are what this sweep chose on validation builds of Bird and Gorilla (it later preferred
-normalising on Bird, Gorilla and Zalika, which the README explains is not the default). A grid may also list pose settings (``POSE_KEYS``:
+field nor new poses, the seven by which madgen's map departs from the seed's: stages, blur, extra
+reference views, alignment radius, RGB weight, colour matching of the references, and the light
+normalisation of both images. Its corners are the seed's map (5 stages, sigma 4, no extra views,
+radius 0, weight 1, no matching, no normalisation) and madgen's (3, 2, 2, 1, 30,000, gain,
+local); the defaults (3, 2, 2, 1, 1, none, none) are what this sweep chose on validation builds of
+Bird and Gorilla (it later preferred normalising on Bird, Gorilla and Zalika, which the README
+explains is not the default). A grid may also list pose settings (``POSE_KEYS``:
 candidates, iNeRF steps, rays per step, learning rate and its decay), as lists to combine or as explicit points
 (``pose_points``, for sweeps whose product would be too dear); every pose point estimates every
 validation pose again (the map points are then arithmetic on it), and records the poses' median
