@@ -538,8 +538,8 @@ def _ad_settings(ctx: click.Context, settings_file: Path | None, options: dict[s
 @click.option("--grid", "grid_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML mapping of map_stages, map_sigma, map_views, map_radius, map_rgb_weight, map_match, "
                    "map_normalise to lists of values (default: two values each: 128 points); it may also "
-                   "list candidates, pose_steps, pose_rays, pose_lr and pose_decay (each pose point estimates every "
-                   "validation pose again).")
+                   "list candidates, pose_steps, pose_rays, pose_lr, pose_decay, pose_light and pose_retrieval "
+                   "(each pose point estimates every validation pose again).")
 @click.option("--tolerance", default=TOLERANCE, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="With several pose points: the cheapest whose best validation image AUROC is within this "
                    "of the best is chosen.")

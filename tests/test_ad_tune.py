@@ -247,6 +247,27 @@ def test_pose_points_choose_the_cheapest_that_is_as_good() -> None:
                   base)[0] is other
 
 
+def test_pose_light_and_retrieval_are_pose_points_of_equal_work(tmp_path: Path) -> None:
+    """The light model and the retrieval are swept like the other pose settings; they cost the
+    same rays, so between them the higher image AUROC is chosen."""
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("pose_retrieval: [views, renders]\npose_light: [fixed, gain]\n")
+    read = read_grid(grid)
+    assert read["pose_retrieval"] == ["views", "renders"] and read["pose_light"] == ["fixed", "gain"]
+    grid.write_text("pose_points:\n  - {pose_retrieval: renders, pose_light: gain}\n")
+    assert read_grid(grid)["pose_points"] == [{"pose_retrieval": "renders", "pose_light": "gain"}]
+    grid.write_text("pose_retrieval: [views, nearest]\n")
+    with pytest.raises(MadgenError, match="key 'pose_retrieval': expected one of views, renders"):
+        read_grid(grid)
+    base = {"candidates": 1, "pose_steps": 40, "pose_rays": 1024, "pose_lr": 0.01, "pose_decay": 0.8,
+            "pose_light": "fixed", "pose_retrieval": "views", "map_sigma": 2.0}
+    views = _result(0.700, 3.0, candidates=1) | {}
+    views["settings"] = views["settings"] | {"pose_retrieval": "views"}
+    renders = _result(0.705, 2.5, candidates=1)
+    renders["settings"] = renders["settings"] | {"pose_retrieval": "renders"}
+    assert choose([views, renders], base, max_pose_error=5.0)[0] is renders
+
+
 def test_pose_points_are_read_one_by_one(tmp_path: Path) -> None:
     grid = tmp_path / "grid.yaml"
     grid.write_text("pose_points:\n  - {candidates: 1, pose_steps: 20, pose_lr: 0.02}\n  - {pose-rays: 512}\n")
@@ -282,5 +303,6 @@ def test_the_pose_defaults_are_the_validation_choice():
     """The pose defaults are what 'madgen ad tune' chose on validation builds
     (bench/settings/pose-val.yaml), so they cannot drift from the recorded choice."""
     chosen = read_settings(Path(__file__).parent.parent / "bench" / "settings" / "pose-val.yaml")
+    chosen = {"pose_retrieval": "views"} | chosen  # the record predates the setting: retrieval was from views
     defaults = default_settings()
     assert {key: defaults[key] for key in POSE_KEYS} == {key: chosen[key] for key in POSE_KEYS}

@@ -20,7 +20,8 @@ radius 0, weight 1, no matching, no normalisation) and madgen's (3, 2, 2, 1, 30,
 local); the defaults (3, 2, 2, 1, 1, none, none) are what this sweep chose on validation builds of
 Bird and Gorilla (it later preferred normalising on Bird, Gorilla and Zalika, which the README
 explains is not the default). A grid may also list pose settings (``POSE_KEYS``:
-candidates, iNeRF steps, rays per step, learning rate and its decay), as lists to combine or as explicit points
+candidates, iNeRF steps, rays per step, learning rate and its decay, the light model and what the
+coarse pose is retrieved from), as lists to combine or as explicit points
 (``pose_points``, for sweeps whose product would be too dear); every pose point estimates every
 validation pose again (the map points are then arithmetic on it), and records the poses' median
 error against the manifest's true poses and the seconds they took. Field settings come from
@@ -69,7 +70,7 @@ VAL = "val"
 #: The map's swept settings, in the order grid points are enumerated.
 GRID_KEYS = ("map_stages", "map_sigma", "map_views", "map_radius", "map_rgb_weight", "map_match", "map_normalise")
 #: Pose settings a grid may sweep (each point estimates every validation pose again).
-POSE_KEYS = ("candidates", "pose_steps", "pose_rays", "pose_lr", "pose_decay")
+POSE_KEYS = ("candidates", "pose_steps", "pose_rays", "pose_lr", "pose_decay", "pose_light", "pose_retrieval")
 SWEPT_KEYS = POSE_KEYS + GRID_KEYS
 #: A grid key listing pose points one by one (mappings of some of ``POSE_KEYS``) instead of combining lists.
 POSE_POINTS = "pose_points"
@@ -145,7 +146,8 @@ def grid_points(grid: Mapping[str, Sequence[Any]], keys: Sequence[str] = GRID_KE
 
 
 def pose_work(settings: Mapping[str, Any]) -> int:
-    """What a pose point costs per image, in rays rendered: candidates x steps x rays."""
+    """What a pose point costs per image, in rays rendered: candidates x steps x rays (the light
+    model and the retrieval do not change it; points of equal work go to the higher image AUROC)."""
     return int(settings["candidates"]) * int(settings["pose_steps"]) * int(settings["pose_rays"])
 
 
