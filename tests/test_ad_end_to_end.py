@@ -60,6 +60,12 @@ def test_train_score_eval(dataset: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert {s["attribute"] for s in sliced["slices"]} == {"all", "defect type", "mask area", "contrast", "outline"}
     assert sum(s["images"] for s in sliced["slices"] if s["attribute"] == "mask area") == 3
     assert "image AUROC by slice" in (run / "metrics.md").read_text()
+    # how far each image AUROC could move by chance on these few images, and the paired difference
+    spread = document["image_auroc_ci95"]
+    assert set(spread) == {"OmniposeAD", "PatchCore (pose-unaware)"}
+    assert all(0.0 <= low <= high <= 1.0 for low, high in spread.values())
+    (low, high), = document["image_auroc_difference_ci95"].values()
+    assert -1.0 <= low <= high <= 1.0 and "95% interval" in (run / "metrics.md").read_text()
     assert (run / "metrics.csv").read_text().count("06Bird") == 2
     assert main(["ad", "eval", "--run", str(run)]) == 0
     assert "OmniposeAD" in capsys.readouterr().out

@@ -123,3 +123,30 @@ def test_metrics_stay_fast_and_small_on_300_maps_of_400px() -> None:
                                         metrics.box_negative)) + sum(r.nbytes for r in metrics.regions)
     assert histograms < 10 * 2**20
     assert elapsed < 120  # generous for a loaded CI machine; the benchmark is the real figure
+
+
+def test_bootstrap_intervals_say_how_far_an_auroc_can_move_by_chance() -> None:
+    from madgen.ad.metrics import bootstrap_aurocs, interval
+
+    rng = np.random.default_rng(3)
+
+    def draw(good: int, bad: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = np.r_[np.zeros(good), np.ones(bad)].astype(bool)
+        return rng.normal(size=good + bad) + 0.8 * labels, labels
+
+    scores, labels = draw(30, 60)
+    resampled = bootstrap_aurocs([scores, scores, -scores], labels)
+    assert resampled.shape == (2000, 3)
+    low, high = interval(resampled[:, 0])
+    assert low < auroc(scores, labels) < high and 0.1 < high - low < 0.3  # 90 images: about +-0.1
+    assert np.array_equal(resampled[:, 0], resampled[:, 1])  # paired: the same draw for every method
+    np.testing.assert_allclose(resampled[:, 2], 1.0 - resampled[:, 0])
+    assert np.array_equal(bootstrap_aurocs([scores], labels), bootstrap_aurocs([scores], labels))  # seeded
+    many, many_labels = draw(480, 960)
+    wide = high - low
+    narrow = np.subtract(*interval(bootstrap_aurocs([many], many_labels)[:, 0])[::-1])
+    assert narrow < 0.5 * wide  # sixteen times the images: about a quarter of the width
+    perfect = np.r_[np.zeros(5), np.ones(7)]
+    assert interval(bootstrap_aurocs([perfect], perfect.astype(bool))[:, 0]) == (1.0, 1.0)
+    with pytest.raises(ValueError):
+        bootstrap_aurocs([scores], np.ones(len(scores), bool))

@@ -18,6 +18,7 @@ equals scikit-learn on scores that already lie on the grid.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -46,6 +47,40 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     ranks[order] = np.repeat(averaged, ends - starts)
     u = ranks[labels].sum() - positives * (positives + 1) / 2.0
     return float(u / (positives * negatives))
+
+
+#: :func:`bootstrap_aurocs`: resamples and the seed of their draws (fixed, so metrics files are reproducible).
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+
+
+def bootstrap_aurocs(score_sets: Sequence[np.ndarray], labels: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES,
+                     seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """Image AUROCs (``resamples``, len(score_sets)) of a stratified bootstrap of the test images:
+    each resample draws as many anomalous and as many good images as there are, with replacement,
+    and every score set (method) is measured on the same draw, so differences between methods
+    are paired. The spread says how far an AUROC measured on this many images can move by chance."""
+    labels = np.asarray(labels).ravel().astype(bool)
+    positives, negatives = int(labels.sum()), int((~labels).sum())
+    if positives == 0 or negatives == 0:
+        raise ValueError("AUROC needs both positive and negative samples")
+    rng = np.random.default_rng(seed)
+    uniform_p, uniform_n = np.full(positives, 1.0 / positives), np.full(negatives, 1.0 / negatives)
+    take_p = rng.multinomial(positives, uniform_p, size=resamples).astype(np.float64)
+    take_n = rng.multinomial(negatives, uniform_n, size=resamples).astype(np.float64)
+    result = np.empty((resamples, len(score_sets)))
+    for column, scores in enumerate(score_sets):
+        scores = np.asarray(scores, dtype=np.float64).ravel()
+        high, low = scores[labels][:, None], scores[~labels][None, :]
+        wins = (high > low) + 0.5 * (high == low)  # (positives, negatives)
+        result[:, column] = ((take_p @ wins) * take_n).sum(axis=1) / (positives * negatives)
+    return result
+
+
+def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` interval of bootstrap ``values`` (percentiles)."""
+    tail = 100.0 * (1.0 - level) / 2.0
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100.0 - tail))
 
 
 def auroc_from_histograms(positive: np.ndarray, negative: np.ndarray) -> float:

@@ -42,7 +42,7 @@ from .device import describe, resolve_device
 from .features import FeatureExtractor
 from .field import VoxelField
 from .foreground import composite_on_white, segment
-from .metrics import PixelMetrics, auroc
+from .metrics import BOOTSTRAP_RESAMPLES, PixelMetrics, auroc, bootstrap_aurocs, interval
 from .patchcore import PatchCore
 from .pose import (PoseResult, bank_poses, estimate_pose, nearest_views, normalised_colour, refine, rotation_error_deg,
                    thumbnails, translation_error)
@@ -460,6 +460,24 @@ def _method_metrics(items: list[TestItem], maps: list[np.ndarray], images: list[
     return result
 
 
+def _image_auroc_intervals(items: list[TestItem], method_maps: dict[str, list[np.ndarray]]) -> dict[str, Any]:
+    """How far each method's image AUROC could move by chance on this many test images: its 95%
+    interval over stratified bootstrap resamples (:func:`metrics.bootstrap_aurocs`), and with two
+    methods the paired interval of their difference (the first minus the second). Empty when the
+    test set lacks good or anomalous images."""
+    labels = np.array([item.anomalous for item in items])
+    if not labels.any() or labels.all():
+        return {}
+    names = list(method_maps)
+    resampled = bootstrap_aurocs([_image_scores(method_maps[name]) for name in names], labels)
+    result: dict[str, Any] = {"image_auroc_ci95": {name: list(interval(resampled[:, k])) for k, name in enumerate(names)},
+                              "image_auroc_difference_ci95": {}}
+    if len(names) == 2:
+        result["image_auroc_difference_ci95"] = {
+            f"{names[0]} - {names[1]}": list(interval(resampled[:, 0] - resampled[:, 1]))}
+    return result
+
+
 def _box_image(folder: Path, item: TestItem) -> np.ndarray:
     """What the segmentation metric's object box is found in: the test image at 224 px, or, where
     madgen wrote the image's silhouette (``object_masks/``), that silhouette as black on white
@@ -486,6 +504,7 @@ def evaluate(run: Path) -> dict[str, Any]:
     if all("baseline" in s for s in scores):
         method_maps["PatchCore (pose-unaware)"] = [s["baseline"] for s in scores]
     methods = {name: _method_metrics(items, maps, images, masks) for name, maps in method_maps.items()}
+    spread = _image_auroc_intervals(items, method_maps)
     attributes, note = image_attributes(
         config.test_folder, [f"test/{item.split}/{item.index}.png" if item.anomalous else None for item in items])
     by_attribute = attribute_slices([item.split for item in items],
@@ -504,7 +523,7 @@ def evaluate(run: Path) -> dict[str, Any]:
         "category": config.category, "data": config.data, "test_data": config.test_data or config.data,
         "test_images": len(items),
         "anomalous_images": int(sum(item.anomalous for item in items)),
-        "backbone": asdict(extractor.info), "methods": methods,
+        "backbone": asdict(extractor.info), "methods": methods, **spread,
         "image_auroc_by_attribute": by_attribute,
         "pose_error": _pose_errors(config, items, scores),
         "train_seconds": train_stats.get("seconds"), "train_device": train_stats.get("device"),
@@ -524,6 +543,12 @@ def evaluate(run: Path) -> dict[str, Any]:
              "|---|---|---:|---:|---:|---:|"]
     for method, values in methods.items():
         lines.append(f"| {config.category} | {method} | " + " | ".join(f"{values[n]:.3f}" for n in names) + " |")
+    if spread:
+        lines += ["", f"Image AUROC, 95% interval over {BOOTSTRAP_RESAMPLES:,} stratified bootstrap resamples of "
+                      "these test images: " + "; ".join(f"{name} {low:.3f}-{high:.3f}" for name, (low, high)
+                                                          in spread["image_auroc_ci95"].items())
+                  + "".join(f"; {name}: {low:+.3f} to {high:+.3f}" for name, (low, high)
+                            in spread["image_auroc_difference_ci95"].items()) + "."]
     lines += ["", *slices_markdown(config.category, by_attribute)]
     write_bytes_atomic(run / "metrics.md", ("\n".join(lines) + "\n").encode("utf-8"))
     return document
