@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..profiles.realism import Realism
-from ..realism import realistic_view, spread_views
-from ..usecases.render_views import parse_views
+from ..realism import realistic_view
+from ..usecases.render_views import training_frames
 from ..rig import CameraPose, RigConfig, sample_test_poses, training_poses
 from ..seeds import derive_seed
 from .config import Shard
@@ -138,12 +138,8 @@ def plan_category(category: str, seed: int, rig: RigConfig, train_views: str | N
     rig (numbered 0, 1, ...), and every job gets its look and its jittered pose.
     """
     poses = training_poses(rig)
-    selection = [(i, i) for i in parse_views(train_views, len(poses))]
-    if (realism is not None and realism.train_views and (train_views is None or
-                                                         str(train_views).strip().lower() in ("", "all", ":"))):
-        selection = list(enumerate(spread_views(poses, realism.train_views)))
-    jobs = [ViewJob(category, TRAIN, i, poses[rig_index], derive_seed(seed, category, "train", i))
-            for i, rig_index in selection]
+    frames, selected = training_frames(train_views, poses, realism)
+    jobs = [ViewJob(category, TRAIN, i, frames[i], derive_seed(seed, category, "train", i)) for i in selected]
     good = sample_test_poses(test_good, derive_seed(seed, category, "test", "good"), rig, poses)
     jobs += [ViewJob(category, TEST_GOOD, i, pose, derive_seed(seed, category, TEST_GOOD, i))
              for i, pose in enumerate(good)]

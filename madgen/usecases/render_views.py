@@ -24,13 +24,18 @@ from ..realism import finish_image, realistic_view, spread_views
 from ..errors import MadgenError
 from ..ldraw import Assembly, Library, load_assembly
 from ..profiles import RenderProfile
-from ..rig import RigConfig, training_poses
+from ..profiles.realism import Realism
+from ..rig import CameraPose, RigConfig, training_poses
 from ..seeds import derive_seed
+
+
+def _selects_all(text: str | None) -> bool:
+    return text is None or text.strip().lower() in ("", "all", ":")
 
 
 def parse_views(text: str | None, total: int) -> list[int]:
     """Parse a view selection: ``all``, ``5``, ``0:8`` or ``0:216:24`` (Python slice rules)."""
-    if text is None or text.strip().lower() in ("", "all", ":"):
+    if _selects_all(text):
         return list(range(total))
     pieces = text.split(":")
     try:
@@ -50,6 +55,17 @@ def parse_views(text: str | None, total: int) -> list[int]:
     if not selected:
         raise MadgenError(f"--views {text}: selects no view (there are {total})")
     return selected
+
+
+def training_frames(text: str | None, rig_poses: list[CameraPose],
+                    realism: Realism | None) -> tuple[list[CameraPose], list[int]]:
+    """The training views' poses by number and the numbers a selection ``text`` picks: the rig's
+    poses and :func:`parse_views`, or, with a ``realism`` and ``text`` all, its
+    ``realism.train_views`` views spread over the rig, numbered 0, 1, ... (all of them picked)."""
+    if realism is not None and realism.train_views and _selects_all(text):
+        spread = [rig_poses[i] for i in spread_views(rig_poses, realism.train_views)]
+        return spread, list(range(len(spread)))
+    return list(rig_poses), parse_views(text, len(rig_poses))
 
 
 @dataclass
@@ -99,13 +115,8 @@ def render_training_views(
 
     started = time.perf_counter()
     rig = rig or RigConfig()
-    poses = training_poses(rig)
     realism = profile.realism
-    if realism is not None and realism.train_views and (views is None or views.strip().lower() in ("", "all", ":")):
-        poses = [poses[i] for i in spread_views(poses, realism.train_views)]
-        selected = list(range(len(poses)))
-    else:
-        selected = parse_views(views, len(poses))
+    poses, selected = training_frames(views, training_poses(rig), realism)
     looks: dict[int, dict] = {}
     if realism is not None:  # every view's pose and look are drawn from its seed, rendered now or not
         for index in range(len(poses)):
