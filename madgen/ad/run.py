@@ -445,12 +445,11 @@ def _image_scores(maps: list[np.ndarray]) -> np.ndarray:
     return np.array([((m - low) / (high - low)).max() for m in maps])
 
 
-def _method_metrics(items: list[TestItem], maps: list[np.ndarray], images: list[np.ndarray],
-                    masks: list[np.ndarray]) -> dict[str, float]:
+def _method_metrics(items: list[TestItem], maps: list[np.ndarray], image_scores: np.ndarray,
+                    images: list[np.ndarray], masks: list[np.ndarray]) -> dict[str, float]:
     low, high = _bounds(maps)
     normalised = [(m - low) / (high - low) for m in maps]
     labels = np.array([item.anomalous for item in items])
-    image_scores = _image_scores(maps)
     pixels = PixelMetrics()
     for anomaly, image, mask in zip(normalised, images, masks):
         pixels.add(anomaly, mask, (image * 255).astype(np.uint8))
@@ -460,7 +459,7 @@ def _method_metrics(items: list[TestItem], maps: list[np.ndarray], images: list[
     return result
 
 
-def _image_auroc_intervals(items: list[TestItem], method_maps: dict[str, list[np.ndarray]]) -> dict[str, Any]:
+def _image_auroc_intervals(items: list[TestItem], image_scores: dict[str, np.ndarray]) -> dict[str, Any]:
     """How far each method's image AUROC could move by chance on this many test images: its 95%
     interval over stratified bootstrap resamples (:func:`metrics.bootstrap_aurocs`), and with two
     methods the paired interval of their difference (the first minus the second). Empty when the
@@ -468,14 +467,12 @@ def _image_auroc_intervals(items: list[TestItem], method_maps: dict[str, list[np
     labels = np.array([item.anomalous for item in items])
     if not labels.any() or labels.all():
         return {}
-    names = list(method_maps)
-    resampled = bootstrap_aurocs([_image_scores(method_maps[name]) for name in names], labels)
-    result: dict[str, Any] = {"image_auroc_ci95": {name: list(interval(resampled[:, k])) for k, name in enumerate(names)},
-                              "image_auroc_difference_ci95": {}}
-    if len(names) == 2:
-        result["image_auroc_difference_ci95"] = {
-            f"{names[0]} - {names[1]}": list(interval(resampled[:, 0] - resampled[:, 1]))}
-    return result
+    names = list(image_scores)
+    resampled = bootstrap_aurocs([image_scores[name] for name in names], labels)
+    differences = ({f"{names[0]} - {names[1]}": list(interval(resampled[:, 0] - resampled[:, 1]))}
+                   if len(names) == 2 else {})
+    return {"image_auroc_ci95": {name: list(interval(resampled[:, k])) for k, name in enumerate(names)},
+            "image_auroc_difference_ci95": differences}
 
 
 def _box_image(folder: Path, item: TestItem) -> np.ndarray:
@@ -503,13 +500,13 @@ def evaluate(run: Path) -> dict[str, Any]:
     method_maps = {"OmniposeAD": [s["map"] for s in scores]}
     if all("baseline" in s for s in scores):
         method_maps["PatchCore (pose-unaware)"] = [s["baseline"] for s in scores]
-    methods = {name: _method_metrics(items, maps, images, masks) for name, maps in method_maps.items()}
-    spread = _image_auroc_intervals(items, method_maps)
+    image_scores = {name: _image_scores(maps) for name, maps in method_maps.items()}
+    methods = {name: _method_metrics(items, maps, image_scores[name], images, masks)
+               for name, maps in method_maps.items()}
+    spread = _image_auroc_intervals(items, image_scores)
     attributes, note = image_attributes(
         config.test_folder, [f"test/{item.split}/{item.index}.png" if item.anomalous else None for item in items])
-    by_attribute = attribute_slices([item.split for item in items],
-                                    {name: _image_scores(maps) for name, maps in method_maps.items()},
-                                    attributes, note)
+    by_attribute = attribute_slices([item.split for item in items], image_scores, attributes, note)
     seconds = [float(s["seconds"]) for s in scores if "seconds" in s]
     devices = sorted({str(s["device"]) for s in scores if "device" in s})
     phases: dict[str, list[float]] = {}
