@@ -15,8 +15,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .ad.config import (BACKBONES, MATCHES, MAX_POSE_ERROR, NORMALISES, RETRIEVALS, TOLERANCE, AdConfig, FieldConfig, PoseConfig,
-                        check_setting, config_from_settings, read_settings)
+from .ad.config import (APPEARANCES, BACKBONES, LIGHTS, MATCHES, MAX_POSE_ERROR, NORMALISES, RETRIEVALS, TOLERANCE,
+                        AdConfig, FieldConfig, PoseConfig, check_setting, config_from_settings, read_settings)
 from .pipeline.config import resolve_config
 from .pipeline.run import build_dataset
 from .pipeline.summary import build_summary
@@ -443,7 +443,7 @@ def _threads() -> None:
 @click.option("--train-size", default=FieldConfig.train_size, show_default=True, help="Training image size (px).")
 @click.option("--smoothness", default=FieldConfig.smoothness, show_default=True,
               help="Weight of the field's colour smoothness (total-variation) prior; 0: off.")
-@click.option("--appearance", default=FieldConfig.appearance, show_default=True, type=click.Choice(["none", "gain"]),
+@click.option("--appearance", default=FieldConfig.appearance, show_default=True, type=click.Choice(list(APPEARANCES)),
               help="gain: the field learns a per-channel gain for each training view beside its colour, so "
                    "views under different light (photographs) do not blur its colour; renders are neutral.")
 @click.option("--pose-steps", default=PoseConfig.steps, show_default=True, help="iNeRF steps per candidate.")
@@ -453,7 +453,7 @@ def _threads() -> None:
               help="iNeRF's learning rate (Adam, on the pose correction's 6 numbers).")
 @click.option("--pose-decay", default=PoseConfig.decay, show_default=True,
               help="The learning rate's factor per 100 iNeRF steps (iNeRF's 0.8; smaller for few steps).")
-@click.option("--pose-light", default=PoseConfig.light, show_default=True, type=click.Choice(["fixed", "gain"]),
+@click.option("--pose-light", default=PoseConfig.light, show_default=True, type=click.Choice(list(LIGHTS)),
               help="gain: pose refinement fits the test image's exposure and white balance (a per-channel "
                    "gain on the object) at every step, for photographs under changing light.")
 @click.option("--pose-retrieval", default=PoseConfig.retrieval, show_default=True, type=click.Choice(list(RETRIEVALS)),

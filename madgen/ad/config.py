@@ -150,6 +150,9 @@ class AdConfig:
 #: ``map_match`` choices: the references as they are, or a per-channel gain and offset
 #: (:func:`madgen.ad.anomaly.match_colour`).
 MATCHES = ("none", "gain")
+#: ``appearance`` choices (the field's per-view gain) and ``pose_light`` choices (the pose's).
+APPEARANCES = ("none", "gain")
+LIGHTS = ("fixed", "gain")
 #: ``map_normalise`` choices: the images as they are, or each divided by its local brightness
 #: (:func:`madgen.ad.anomaly.normalise_light`).
 NORMALISES = ("none", "local")
@@ -166,13 +169,13 @@ SETTINGS: dict[str, tuple[Any, float | None, float | None]] = {
     "resolution": (int, 16, 512),
     "train_size": (int, 16, 1024),
     "smoothness": (float, 0.0, None),
-    "appearance": (("none", "gain"), None, None),
+    "appearance": (APPEARANCES, None, None),
     "pose_steps": (int, 0, None),
     "candidates": (int, 1, None),
     "pose_rays": (int, 16, None),
     "pose_lr": (float, 1e-6, 1.0),
     "pose_decay": (float, 1e-12, 1.0),
-    "pose_light": (("fixed", "gain"), None, None),
+    "pose_light": (LIGHTS, None, None),
     "pose_retrieval": (RETRIEVALS, None, None),
     "backbone": (BACKBONES, None, None),
     "weights": (str, None, None),
