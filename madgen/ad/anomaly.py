@@ -108,6 +108,16 @@ def normalise_light(image: np.ndarray) -> np.ndarray:
     return np.clip(image / (brightness + LIGHT_FLOOR)[..., None] * LIGHT_LEVEL, 0.0, 1.0).astype(np.float32)
 
 
+def normalised(images: Sequence[np.ndarray], normalise: str) -> list[np.ndarray]:
+    """``images`` as the map compares them: as they are (``normalise`` none) or each through
+    :func:`normalise_light` (local)."""
+    if normalise == "local":
+        return [normalise_light(image) for image in images]
+    if normalise != "none":
+        raise ValueError(f"normalise {normalise!r}: none or local")
+    return list(images)
+
+
 def _chw(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))
 
@@ -122,10 +132,7 @@ def anomaly_map(extractor: FeatureExtractor, observed: np.ndarray, references: S
     within ``radius`` cells; then the per-pixel minimum over the references, blurred with ``sigma``."""
     if not references:
         raise ValueError("anomaly_map needs at least one reference image")
-    if normalise == "local":
-        observed, references = normalise_light(observed), [normalise_light(r) for r in references]
-    elif normalise != "none":
-        raise ValueError(f"normalise {normalise!r}: none or local")
+    observed, *references = normalised([observed, *references], normalise)
     image = _chw(observed).to(extractor.device)
     features = extractor(image[None], stages)
     best: torch.Tensor | None = None

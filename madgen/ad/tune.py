@@ -53,7 +53,7 @@ import yaml
 from .. import __version__
 from ..dataset.atomic import write_bytes_atomic, write_json_atomic
 from ..errors import MadgenError
-from .anomaly import MAP_SIZE, _chw, gaussian_smooth, normalise_light
+from .anomaly import MAP_SIZE, _chw, gaussian_smooth, normalised
 from .config import (MAX_POSE_ERROR, TOLERANCE, AdConfig, check_setting, config_from_settings,
                      default_settings)
 from .data import TestItem, load_mask, test_items
@@ -269,12 +269,10 @@ def category_parts(folder: Path, config: AdConfig, run: Path, grid: Mapping[str,
         radii = sorted(set(grid["map_radius"]))
         by_match = {}
         for normalise in dict.fromkeys(grid["map_normalise"]):
-            shown = normalise_light(observed) if normalise == "local" else observed
+            shown, = normalised([observed], normalise)
             features = extractor(_chw(shown).to(extractor.device)[None], stages)
             for match in dict.fromkeys(grid["map_match"]):
-                references = matched_references(referenced, match)
-                if normalise == "local":
-                    references = [normalise_light(reference) for reference in references]
+                references = normalised(matched_references(referenced, match), normalise)
                 by_match[(match, normalise)] = image_parts(extractor, shown, references, stages, radii, item.split,
                                                            mask, features)
         parts.append(MatchedParts(item.split, by_match, (observed * 255).astype(np.uint8), mask))
